@@ -1,0 +1,1 @@
+"""Geography: travel-time providers and geocoding."""

@@ -1,0 +1,25 @@
+"""All settings in one place, read from the environment (prefix ``PLANNER_``) or a ``.env`` file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Planner settings. ``PLANNER_DATABASE_URL`` unset: an SQLite file in the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="PLANNER_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///planner.db"
+    circuity: float = 1.3
+    speed_kmh: float = 30.0
+    policy_file: Path | None = None
+    geocode_cache: Path = Path(".planner-geocode-cache.sqlite")
+    geocoder: str = "nominatim"
+    geocoder_user_agent: str = "field-visit-planner"
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment (cheap; call where needed, not at import)."""
+    return Settings()
