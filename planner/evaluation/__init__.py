@@ -1,0 +1,1 @@
+"""Independent evaluation of plans: constraint checks and KPIs."""
