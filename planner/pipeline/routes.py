@@ -1,0 +1,69 @@
+"""Routed days during search: sequences with exact timelines and costs, insertion and removal."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.scheduling.instance import PlanningInstance
+from planner.solver.timeline import Timeline, schedule_day
+
+
+@dataclass
+class DayRoute:
+    """One rep's day during search: visit order, its timeline and its cost."""
+
+    seq: list[int]
+    timeline: Timeline
+    cost: float
+    version: int = 0
+
+
+def route_cost(inst: PlanningInstance, r: int, seq: list[int], tl: Timeline) -> float:
+    """Cost of a route: km × cost per km + hours from leaving to being back × cost per hour."""
+    if not seq:
+        return 0.0
+    rd = inst.reps[r]
+    locs = [rd.day.start_loc, *seq, rd.day.end_loc]
+    km = float(inst.dist_km[locs[:-1], locs[1:]].sum())
+    return km * rd.cost_per_km + (tl.back - tl.depart) * rd.cost_per_second
+
+
+def make_route(inst: PlanningInstance, r: int, seq: list[int]) -> DayRoute | None:
+    """Timeline and cost of visiting ``seq`` in order on rep ``r``'s day; None if infeasible."""
+    tl = schedule_day([inst.visit(c, r) for c in seq], inst.reps[r].day, inst.dur_s)
+    if tl is None:
+        return None
+    return DayRoute(list(seq), tl, route_cost(inst, r, seq, tl))
+
+
+def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
+                   tries: int = 3) -> tuple[float, DayRoute] | None:
+    """Cheapest feasible insertion of ``c`` into ``route`` (checks the ``tries`` best positions
+    by detour, exactly, with the timeline). Returns (cost increase, new route) or None."""
+    rd = inst.reps[r]
+    seq = route.seq
+    if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
+        return None
+    locs = np.array([rd.day.start_loc, *seq, rd.day.end_loc])
+    a, b = locs[:-1], locs[1:]
+    detour = (inst.dist_km[a, c] + inst.dist_km[c, b] - inst.dist_km[a, b]) * rd.cost_per_km + (
+        inst.dur_s[a, c] + inst.dur_s[c, b] - inst.dur_s[a, b]) * rd.cost_per_second
+    best: tuple[float, DayRoute] | None = None
+    for pos in np.argsort(detour, kind="stable")[:tries]:
+        new_seq = seq[:pos] + [c] + seq[pos:]
+        nr = make_route(inst, r, new_seq)
+        if nr is not None:
+            delta = nr.cost - route.cost
+            if best is None or delta < best[0]:
+                best = (delta, nr)
+    return best
+
+
+def removal(inst: PlanningInstance, r: int, route: DayRoute, c: int) -> tuple[float, DayRoute]:
+    """Cost decrease when ``c`` leaves ``route`` and the route without it."""
+    seq = [x for x in route.seq if x != c]
+    nr = make_route(inst, r, seq)
+    if nr is None:  # cannot happen with triangle-inequality travel times; keep the order anyway
+        nr = DayRoute(seq, route.timeline, route.cost)
+    return route.cost - nr.cost, nr

@@ -1,0 +1,1 @@
+"""Scheduling: from visit frequencies to visit days (patterns), reps (territories) and balance."""

@@ -1,0 +1,1 @@
+"""Routing engines. Solvers see only the index-based :class:`RoutingProblem`."""
