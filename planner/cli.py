@@ -1,0 +1,241 @@
+"""The ``planner`` command line: import, plan, export, maps, demo.
+
+Everything reads and writes the database at ``PLANNER_DATABASE_URL`` (an SQLite file in the
+working directory by default).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from planner.domain import DomainError, Plan, VisitPolicy
+from planner.settings import get_settings
+
+app = typer.Typer(help="Field-visit route planner: periodic visit plans for sales reps.",
+                  no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="Import customers or reps from CSV/XLSX (upsert by id, all-or-nothing).",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
+console = Console()
+REPO_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hangzhou"
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    from planner.db.session import init_db, make_engine, make_session_factory
+    engine = make_engine()
+    init_db(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        yield session
+    engine.dispose()
+
+
+def _policy(path: Optional[Path]) -> VisitPolicy:
+    from planner.policy import load_policy
+    return load_policy(path or get_settings().policy_file)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _do_import(kind: str, path: Path, skip_bad_rows: bool, policy: Optional[Path]) -> None:
+    from planner.io.errors import TableError
+    from planner.io.service import ImportRejected, import_customers, import_reps
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    try:
+        with _session() as s:
+            if kind == "customers":
+                summary = import_customers(s, path, _policy(policy), skip_bad_rows=skip_bad_rows,
+                                           geocode_cache=get_settings().geocode_cache)
+            else:
+                summary = import_reps(s, path, skip_bad_rows=skip_bad_rows)
+    except ImportRejected as e:
+        _fail(str(e), 2)
+    except (TableError, DomainError) as e:
+        _fail(f"{path}: {e}", 2)
+    console.print(f"{kind}: {summary}", highlight=False)
+
+
+@import_app.command("customers")
+def import_customers_cmd(path: Path, skip_bad_rows: bool = typer.Option(False, help="import the good rows, list the bad"),
+                         policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
+    """Import customers (id,name,address,lat,lon,grade,frequency,visit_minutes,open,rep_id,active)."""
+    _do_import("customers", path, skip_bad_rows, policy)
+
+
+@import_app.command("reps")
+def import_reps_cmd(path: Path, skip_bad_rows: bool = typer.Option(False, help="import the good rows, list the bad")) -> None:
+    """Import reps (id,name,start_lat,start_lon,end_lat,end_lon,work_start,work_end,workdays,...)."""
+    _do_import("reps", path, skip_bad_rows, None)
+
+
+def _summary_table(plan: Plan, names: dict[str, str], by_day: bool) -> Table:
+    from planner.evaluation.kpis import rep_kpis, route_kpis
+    table = Table(title=f"Plan {plan.plan_id}: {plan.start} .. {plan.end}")
+    for col in ("rep", "date" if by_day else "days", "visits", "km", "drive h", "work h", "cost"):
+        table.add_column(col, justify="left" if col in ("rep", "date") else "right")
+    reps = rep_kpis(plan)
+    for rep_id, tot in reps.items():
+        if by_day:
+            for r in plan.routes:
+                if r.rep_id == rep_id and r.stops:
+                    k = route_kpis(r)
+                    table.add_row(f"{rep_id} {names.get(rep_id, '')}", f"{r.date} {r.date:%a}", str(k.visits),
+                                  f"{k.distance_km:.1f}", f"{k.drive_hours:.2f}", f"{k.work_hours:.2f}", f"{k.cost:.2f}")
+        table.add_row(f"[bold]{rep_id} total", "" if by_day else str(tot["days"]), f"[bold]{tot['visits']}",
+                      f"[bold]{tot['distance_km']:.1f}", f"{tot['drive_hours']:.2f}", f"{tot['work_hours']:.2f}",
+                      f"[bold]{tot['cost']:.2f}", end_section=by_day)
+    return table
+
+
+def _print_summary(plan: Plan, kpis: dict, names: dict[str, str], by_day: bool) -> None:
+    console.print(_summary_table(plan, names, by_day))
+    console.print(
+        f"[bold]Totals[/]: {kpis['visits']} visits of {kpis['required_visits']} required "
+        f"(compliance {kpis['compliance'] * 100:.1f}%), {kpis['distance_km']:.1f} km "
+        f"({kpis['km_per_visit']:.2f} km/visit), {kpis['drive_hours']:.1f} drive h, "
+        f"{kpis['work_hours']:.1f} work h, cost {kpis['cost']:.2f}", highlight=False)
+    if plan.unassigned:
+        console.print(f"[yellow]{len(plan.unassigned)} unplanned visit(s):[/]")
+        for u in plan.unassigned[:20]:
+            console.print(f"  {u.customer_id} {u.date or ''} [{u.code}] {u.reason}", highlight=False)
+        if len(plan.unassigned) > 20:
+            console.print(f"  … and {len(plan.unassigned) - 20} more (see the export)")
+
+
+def _next_monday() -> dt.date:
+    today = dt.date.today()
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Optional[str],
+              policy: Optional[Path], summary: str) -> str:
+    from planner.db.repository import load_region, save_plan
+    from planner.geo.travel import HaversineTravel
+    from planner.pipeline import PlanRejected, plan_region
+    settings = get_settings()
+    with _session() as s:
+        region = load_region(s, _policy(policy))
+        if not region.customers:
+            _fail("no customers: run `planner import customers FILE` first")
+        if not region.reps:
+            _fail("no reps: run `planner import reps FILE` first")
+        with Progress(TextColumn("[bold]{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("planning", total=1.0)
+            try:
+                result = plan_region(region, start, weeks, time_limit=time_limit, seed=seed,
+                                     travel=HaversineTravel(settings.circuity, settings.speed_kmh),
+                                     rep_ids=reps.split(",") if reps else None,
+                                     progress=lambda stage, frac: bar.update(task, completed=frac, description=stage))
+            except PlanRejected as e:
+                _fail(f"{e}\nThe plan was not stored (this is a bug in the engine; please report it).", 3)
+        plan_id = save_plan(s, result.plan, result.evaluation.kpis)
+        s.commit()
+    names = {r.id: r.name for r in region.reps}
+    by_day = summary == "days" or (summary == "auto" and len(result.plan.routes) <= 200)
+    _print_summary(result.plan, result.evaluation.kpis, names, by_day)
+    console.print(f"Evaluator: all rules kept ({len(result.evaluation.violations)} violations). "
+                  f"Solved in {result.stats.get('seconds')} s.", highlight=False)
+    console.print(f"plan id: {plan_id}")
+    return plan_id
+
+
+@app.command()
+def plan(start: Optional[str] = typer.Option(None, help="first day YYYY-MM-DD (default: next Monday)"),
+         weeks: int = typer.Option(4, min=1, max=26, help="weeks to plan"),
+         time_limit: float = typer.Option(60.0, min=1.0, help="seconds of search"),
+         seed: int = typer.Option(1, help="random seed (same input + seed → same plan)"),
+         reps: Optional[str] = typer.Option(None, help="plan only these reps (comma-separated ids)"),
+         policy: Optional[Path] = typer.Option(None, help="visit policy TOML"),
+         summary: str = typer.Option("auto", help="summary rows: days, reps or auto")) -> None:
+    """Plan the visits of all active customers; print a summary and store the plan."""
+    try:
+        day = dt.date.fromisoformat(start) if start else _next_monday()
+    except ValueError:
+        _fail(f"bad --start {start!r}, expected YYYY-MM-DD")
+    _run_plan(day, weeks, time_limit, seed, reps, policy, summary)
+
+
+def _load(plan_id: str, policy: Optional[Path]):
+    from planner.db.repository import PlanNotFound, load_plan, load_region
+    with _session() as s:
+        try:
+            p = load_plan(s, plan_id)
+        except PlanNotFound as e:
+            _fail(str(e))
+        return p, load_region(s, _policy(policy))
+
+
+@app.command()
+def export(plan_id: str = typer.Argument("latest", help="plan id or 'latest'"),
+           format: str = typer.Option("json", "--format", "-f", help="json, csv, xlsx, ics or geojson"),
+           out: Path = typer.Option(..., help="file to write (a directory for ics)"),
+           policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
+    """Export a stored plan."""
+    from planner.export import FORMATS, export_plan
+    if format.lower() not in FORMATS:
+        _fail(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    p, region = _load(plan_id, policy)
+    for f in export_plan(p, region, format, out):
+        console.print(f"wrote {f}", highlight=False)
+
+
+@app.command("maps")
+def maps_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'"),
+             out: Path = typer.Option(Path("maps"), help="output directory"),
+             lang: str = typer.Option("zh", help="labels: zh or en"),
+             policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
+    """Write the region map and one map per rep per day (HTML)."""
+    from maps import LANGS, write_maps
+    if lang not in LANGS:
+        _fail(f"unknown language {lang!r}; choose one of {', '.join(LANGS)}")
+    p, region = _load(plan_id, policy)
+    files = write_maps(region, p, out, lang=lang)
+    console.print(f"wrote {len(files)} map files to {out}/ (open {out / 'index.html'})", highlight=False)
+
+
+@app.command("plans")
+def plans_cmd() -> None:
+    """List stored plans."""
+    from planner.db.repository import list_plans
+    with _session() as s:
+        rows = list_plans(s)
+    table = Table("plan id", "created", "start", "weeks", "visits", "km", "cost")
+    for r in rows:
+        k = r.get("kpis") or {}
+        table.add_row(r["plan_id"], str(r["created_at"]), str(r["start"]), str(r["weeks"]),
+                      str(k.get("visits", "")), str(k.get("distance_km", "")), str(k.get("cost", "")))
+    console.print(table)
+
+
+@app.command()
+def demo(time_limit: float = typer.Option(30.0, min=1.0, help="seconds of search"),
+         weeks: int = typer.Option(4, min=1, max=26),
+         start: Optional[str] = typer.Option(None, help="first day (default: next Monday)"),
+         fixture: Path = typer.Option(REPO_FIXTURE, help="folder with customers.csv and reps.csv"),
+         out: Path = typer.Option(Path("maps"), help="where maps go"),
+         lang: str = typer.Option("zh", help="map labels: zh or en")) -> None:
+    """Import the bundled fixture region, plan it, export plan.json and write the maps."""
+    for kind in ("reps", "customers"):
+        _do_import(kind, fixture / f"{kind}.csv", False, None)
+    day = dt.date.fromisoformat(start) if start else _next_monday()
+    plan_id = _run_plan(day, weeks, time_limit, 1, None, None, "auto")
+    export(plan_id, "json", out / "plan.json", None)
+    maps_cmd(plan_id, out, lang, None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
