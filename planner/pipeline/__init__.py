@@ -40,8 +40,13 @@ class PlanResult:
 
 def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float = 30.0, seed: int = 0,
                 travel: TravelMatrix | None = None, rep_ids: Sequence[str] | None = None,
-                progress: Progress | None = None, check: bool = True) -> PlanResult:
+                progress: Progress | None = None, check: bool = True,
+                deterministic: bool = False) -> PlanResult:
     """Plan ``weeks`` weeks from ``start`` for the active customers of ``region``.
+
+    ``deterministic``: every search phase ends by iteration counts or local optima instead of
+    the clock, so the same input and seed give the same plan on any machine (the time limit
+    then only scales nothing and may be exceeded).
 
     Raises :class:`PlanRejected` if ``check`` and the evaluator finds a violation.
     """
@@ -58,7 +63,7 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps)
     missing = frozenset(i for i, c in enumerate(customers) if c.rep_id and c.rep_id not in planned_ids)
     result = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress,
-                    missing_pins=missing).run()
+                    missing_pins=missing, deterministic=deterministic).run()
     plan = to_plan(inst, result, seed=seed, time_limit=time_limit)
     evaluation = evaluate(region, plan, travel)
     if check and not evaluation.ok:

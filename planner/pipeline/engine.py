@@ -56,8 +56,10 @@ class Engine:
     """Plans one instance with a routing engine under a time limit and seed."""
 
     def __init__(self, inst: PlanningInstance, router: RoutingEngine, *, time_limit: float = 30.0,
-                 seed: int = 0, progress: Progress | None = None, missing_pins: frozenset[int] = frozenset()):
+                 seed: int = 0, progress: Progress | None = None, missing_pins: frozenset[int] = frozenset(),
+                 deterministic: bool = False):
         self.inst = inst
+        self.deterministic = deterministic
         self.router = router
         self.time_limit = time_limit
         self.seed = seed
@@ -127,8 +129,10 @@ class Engine:
         if not members:
             return make_route(self.inst, r, []), []
         problem = self._day_problem(r, members)
+        if self.deterministic:  # searches end by count or local optimum, never by the clock
+            budget = 60.0
         opts = SearchOptions(time_limit=budget, guided=guided, seed=self.seed,
-                             solution_limit=200 if guided else None,
+                             solution_limit=(100 if self.deterministic else 200) if guided else None,
                              initial_routes=[[members.index(c) for c in initial]] if initial else None)
         sol = self.router.solve(problem, opts)
         seq = [members[i] for i in sol.routes[0]] if sol.routes else []
@@ -176,9 +180,10 @@ class Engine:
         self.progress("repair", 0.45)
         state.repair(dropped)
         self.progress("improvement", 0.55)
-        state.improve(deadline=self.t0 + 0.8 * self.time_limit)
+        never = float("inf")
+        state.improve(deadline=never if self.deterministic else self.t0 + 0.8 * self.time_limit)
         self.progress("polish", 0.85)
-        state.polish(deadline=self.t0 + 0.97 * self.time_limit)
+        state.polish(deadline=never if self.deterministic else self.t0 + 0.97 * self.time_limit)
         unplanned.extend(state.unplanned)
         self.progress("done", 1.0)
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
@@ -355,7 +360,7 @@ class _State:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            budget = max(0.02, min(1.0, left / max(1, len(keys) - i)))
+            budget = max(0.02, min(1.0, left / max(1, len(keys) - i))) if left != float("inf") else 1.0
             rt = self.routes[k]
             new, dropped = self.eng.route_day(k[0], list(rt.seq), guided=True, budget=budget, initial=rt.seq)
             if not dropped and new is not None and new.cost < rt.cost - 1e-9:
