@@ -184,6 +184,7 @@ class Engine:
         state.improve(deadline=never if self.deterministic else self.t0 + 0.8 * self.time_limit)
         self.progress("polish", 0.85)
         state.polish(deadline=never if self.deterministic else self.t0 + 0.97 * self.time_limit)
+        state.reinsert_unplanned()
         unplanned.extend(state.unplanned)
         self.progress("done", 1.0)
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
@@ -308,6 +309,59 @@ class _State:
                 self.unplanned.append((c, d, REASON_CAPACITY,
                                        f"rep {self.inst.reps[r].rep.id}'s day is full ({len(rt.seq)} visits, "
                                        f"{hours:.1f} h) and no other pattern or rep can take all visits"))
+
+    def _relocate_other(self, c: int, r: int, d: int) -> bool:
+        """Make room for ``c`` on rep ``r``'s day ``d`` by moving one other customer of that day
+        entirely to another of its patterns (same rep); apply and return True if it works."""
+        route = self.routes[(r, d)]
+        cands = sorted(route.seq, key=lambda x: (-int(self.inst.service_s[x]), x))
+        for x in cands:
+            gain, rem = self._remove(x)
+            saved = {k: self.routes[k] for k in rem}
+            self.routes.update(rem)
+            ins_c = best_insertion(self.inst, r, self.routes[(r, d)], c, tries=len(route.seq) + 1)
+            if ins_c is not None:
+                self.routes[(r, d)] = ins_c[1]
+                for p in self.options[(x, r)]:
+                    if p == self.pattern[x] or d in p.days:
+                        continue
+                    placed = self._try_place(x, r, p)
+                    if placed is not None:
+                        self.routes.update(saved)
+                        self._apply(rem)
+                        self._apply({(r, d): ins_c[1]})
+                        self._apply(placed[1])
+                        self.pattern[x] = p
+                        self.stats["repaired"] += 1
+                        return True
+            self.routes.update(saved)
+        return False
+
+    def reinsert_unplanned(self) -> None:
+        """Last chance for each unplanned visit: direct insertion at any position, else making
+        room by moving one customer of that day to another pattern. The reasons left are
+        recomputed from the final routes."""
+        left = []
+        for c, d, code, reason in self.unplanned:
+            if d is None or code != REASON_CAPACITY:
+                left.append((c, d, code, reason))
+                continue
+            r = self.rep_of[c]
+            rt = self.routes[(r, d)]
+            ins = best_insertion(self.inst, r, rt, c, tries=len(rt.seq) + 1)
+            if ins is not None:
+                self._apply({(r, d): ins[1]})
+                self.stats["repaired"] += 1
+                continue
+            if self._relocate_other(c, r, d):
+                continue
+            rt = self.routes[(r, d)]
+            hours = (rt.timeline.back - rt.timeline.depart) / 3600 if rt.seq else 0
+            left.append((c, d, REASON_CAPACITY,
+                         f"no room on rep {self.inst.reps[r].rep.id}'s day ({len(rt.seq)} visits, {hours:.1f} h "
+                         f"of work): the visit fits no position within its opening hours, the working day and "
+                         f"lunch, and no other visit of that day can move to make room"))
+        self.unplanned = left
 
     def improve(self, deadline: float) -> None:
         """Pattern-change and rep-change moves priced on routed days; first improvement."""
