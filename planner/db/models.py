@@ -1,0 +1,154 @@
+"""ORM tables. Rows mirror the domain objects but are not them: see :mod:`planner.db.repository`.
+
+Times of day are minutes after midnight; datetimes are naive local wall-clock times; floats are
+double precision so that a plan round-trips exactly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Double, ForeignKey, Index, Integer, MetaData,
+                        String, Text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable names for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CustomerRow(Base):
+    """A customer as the CRM knows it (``id`` is the CRM's id)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    grade: Mapped[str] = mapped_column(String(16), index=True)
+    frequency: Mapped[str | None] = mapped_column(String(32))
+    visit_minutes: Mapped[int | None] = mapped_column(Integer)
+    opening: Mapped[str] = mapped_column(String(255), default="")
+    rep_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class RepRow(Base):
+    """A sales rep. ``lunch_*`` all NULL: no lunch break."""
+
+    __tablename__ = "reps"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    start_lat: Mapped[float] = mapped_column(Double)
+    start_lon: Mapped[float] = mapped_column(Double)
+    end_lat: Mapped[float | None] = mapped_column(Double)
+    end_lon: Mapped[float | None] = mapped_column(Double)
+    work_start: Mapped[int] = mapped_column(Integer)
+    work_end: Mapped[int] = mapped_column(Integer)
+    workdays: Mapped[str] = mapped_column(String(64))
+    max_visits_per_day: Mapped[int | None] = mapped_column(Integer)
+    cost_per_km: Mapped[float] = mapped_column(Double)
+    cost_per_hour: Mapped[float] = mapped_column(Double)
+    lunch_minutes: Mapped[int | None] = mapped_column(Integer)
+    lunch_earliest: Mapped[int | None] = mapped_column(Integer)
+    lunch_latest: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class PlanRow(Base):
+    """A stored plan: its horizon, how it was made, and its KPIs."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    start: Mapped[dt.date] = mapped_column(Date)
+    weeks: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    time_limit: Mapped[float] = mapped_column(Double, default=0.0)
+    kpis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(32), default="done")
+
+    routes: Mapped[list[PlanRouteRow]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="PlanRouteRow.seq")
+    unassigned: Mapped[list[PlanUnassignedRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="PlanUnassignedRow.seq")
+    assignments: Mapped[list[PlanAssignmentRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+
+
+class PlanRouteRow(Base):
+    """One rep's day in a plan (``seq``: its place in the plan's route order)."""
+
+    __tablename__ = "plan_routes"
+    __table_args__ = (Index("ix_plan_routes_plan_rep_date", "plan_id", "rep_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    rep_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    depart: Mapped[dt.datetime] = mapped_column(DateTime)
+    back: Mapped[dt.datetime] = mapped_column(DateTime)
+    lunch_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    distance_km: Mapped[float] = mapped_column(Double)
+    drive_minutes: Mapped[float] = mapped_column(Double)
+    cost: Mapped[float] = mapped_column(Double)
+
+    plan: Mapped[PlanRow] = relationship(back_populates="routes")
+    stops: Mapped[list[PlanStopRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="PlanStopRow.seq")
+
+
+class PlanStopRow(Base):
+    """One visit of a route, in order (``seq``)."""
+
+    __tablename__ = "plan_stops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("plan_routes.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    arrival: Mapped[dt.datetime] = mapped_column(DateTime)
+    start: Mapped[dt.datetime] = mapped_column(DateTime)
+    end: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class PlanUnassignedRow(Base):
+    """A visit a plan could not make, with its code and reason."""
+
+    __tablename__ = "plan_unassigned"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class PlanAssignmentRow(Base):
+    """A customer's rep and visit day offsets in a plan (``pattern`` like ``0,3,7,10``)."""
+
+    __tablename__ = "plan_assignments"
+
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    rep_id: Mapped[str | None] = mapped_column(String(64))
+    pattern: Mapped[str | None] = mapped_column(Text)
