@@ -122,12 +122,17 @@ def _next_monday() -> dt.date:
 
 def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Optional[str],
               policy: Optional[Path], summary: str, deterministic: bool = False) -> str:
-    from planner.db.repository import load_region, save_plan
+    from planner.db.repository import PlanNotFound, load_plan, load_region, save_plan
     from planner.geo.travel import HaversineTravel
-    from planner.pipeline import PlanRejected, plan_region
+    from planner.pipeline import PlanRejected, last_visits_before, plan_region
     settings = get_settings()
     with _session() as s:
         region = load_region(s, _policy(policy))
+        try:  # spacing continues from the latest plan that started before this one
+            previous = load_plan(s, "latest")
+            last = last_visits_before(previous, start) if previous.start < start else None
+        except PlanNotFound:
+            last = None
         if not region.customers:
             _fail("no customers: run `planner import customers FILE` first")
         if not region.reps:
@@ -139,6 +144,7 @@ def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Op
                 result = plan_region(region, start, weeks, time_limit=time_limit, seed=seed,
                                      travel=HaversineTravel(settings.circuity, settings.speed_kmh),
                                      rep_ids=reps.split(",") if reps else None, deterministic=deterministic,
+                                     last_visits=last,
                                      progress=lambda stage, frac: bar.update(task, completed=frac, description=stage))
             except PlanRejected as e:
                 _fail(f"{e}\nThe plan was not stored (this is a bug in the engine; please report it).", 3)

@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from planner.domain import Plan, Region, Route, Stop, Unassigned
 from planner.evaluation.evaluator import Evaluation, evaluate
@@ -41,12 +41,13 @@ class PlanResult:
 def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float = 30.0, seed: int = 0,
                 travel: TravelMatrix | None = None, rep_ids: Sequence[str] | None = None,
                 progress: Progress | None = None, check: bool = True,
-                deterministic: bool = False) -> PlanResult:
+                deterministic: bool = False, last_visits: Mapping[str, dt.date] | None = None) -> PlanResult:
     """Plan ``weeks`` weeks from ``start`` for the active customers of ``region``.
 
     ``deterministic``: every search phase ends by iteration counts or local optima instead of
     the clock, so the same input and seed give the same plan on any machine (the time limit
-    then only scales nothing and may be exceeded).
+    then only scales nothing and may be exceeded). ``last_visits``: each customer's last visit
+    before ``start`` (see :func:`last_visits_before`), so spacing continues across plans.
 
     Raises :class:`PlanRejected` if ``check`` and the evaluator finds a violation.
     """
@@ -60,7 +61,8 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
     for r in reps:
         locs += [r.start, r.end_location]
     mats = travel.get_matrix(locs)
-    inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps)
+    inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,
+                          last_visits=last_visits)
     missing = frozenset(i for i, c in enumerate(customers) if c.rep_id and c.rep_id not in planned_ids)
     result = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress,
                     missing_pins=missing, deterministic=deterministic).run()
@@ -119,4 +121,15 @@ def _missing_dates(inst: PlanningInstance, c: int) -> list[dt.date]:
     out = []
     for b in range(0, inst.n_days, f.period_days):
         out.extend([inst.date(b)] * f.visits)
+    return out
+
+
+def last_visits_before(plan: Plan, start: dt.date) -> dict[str, dt.date]:
+    """Each customer's last planned visit in ``plan`` before ``start``."""
+    out: dict[str, dt.date] = {}
+    for r in plan.routes:
+        if r.date < start:
+            for s in r.stops:
+                if s.customer_id not in out or out[s.customer_id] < r.date:
+                    out[s.customer_id] = r.date
     return out

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from planner.domain import Customer, Rep, Region
-from planner.scheduling.patterns import Pattern, candidate_patterns, workday_offsets
+from planner.scheduling.patterns import Pattern, candidate_patterns, continue_from, workday_offsets
 from planner.solver.timeline import DaySpec, VisitSpec
 
 
@@ -47,6 +47,7 @@ class PlanningInstance:
     service_s: np.ndarray
     frequencies: tuple
     pinned: tuple[int | None, ...]
+    last_visit: tuple[int | None, ...] = ()
 
     @property
     def n(self) -> int:
@@ -75,9 +76,12 @@ class PlanningInstance:
         return VisitSpec(c, int(self.service_s[c]), self.start_windows(c, r))
 
     def patterns(self, c: int, r: int) -> list[Pattern]:
-        """Allowed visit-day patterns of customer ``c`` if rep ``r`` sees it."""
-        return candidate_patterns(self.frequencies[c], self.start, self.weeks,
+        """Allowed visit-day patterns of customer ``c`` if rep ``r`` sees it (keeping the spacing
+        after its last visit before the horizon, if known)."""
+        pats = candidate_patterns(self.frequencies[c], self.start, self.weeks,
                                   self.reps[r].rep.workdays, self.customers[c].id)
+        last = self.last_visit[c] if self.last_visit else None
+        return continue_from(pats, self.frequencies[c], last) if last is not None and pats else pats
 
 
 def _start_windows(c: Customer, day: DaySpec, service: int) -> tuple[tuple[int, int], ...]:
@@ -104,8 +108,12 @@ def rep_day_spec(rep: Rep, start_loc: int, end_loc: int) -> DaySpec:
 
 
 def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarray, dur_s: np.ndarray,
-                   customers: Sequence[Customer], reps: Sequence[Rep]) -> PlanningInstance:
+                   customers: Sequence[Customer], reps: Sequence[Rep],
+                   last_visits: Mapping[str, dt.date] | None = None) -> PlanningInstance:
     """Build the instance from the planned customers and reps and their travel matrices.
+
+    ``last_visits``: each customer's last visit before ``start`` (from the previous plan), so
+    that spacing continues across plan boundaries.
 
     ``dist_km``/``dur_s`` are indexed like ``[c.location for c in customers] + [start, end for
     each rep]``.
@@ -123,4 +131,6 @@ def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarr
         service_s=np.array([region.policy.visit_minutes_of(c) * 60 for c in customers], dtype=np.int64),
         frequencies=tuple(region.policy.frequency_of(c) for c in customers),
         pinned=tuple(rep_ids.get(c.rep_id) if c.rep_id else None for c in customers),
+        last_visit=tuple((last_visits[c.id] - start).days if last_visits and c.id in last_visits
+                         and last_visits[c.id] < start else None for c in customers),
     )

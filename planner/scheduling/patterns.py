@@ -86,3 +86,28 @@ def candidate_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fr
 def required_visits(freq: Frequency, weeks: int) -> int:
     """Visits a full-horizon pattern holds (for partial blocks: upper bound)."""
     return -(-7 * weeks // freq.period_days) * freq.visits
+
+
+def min_gap_days(freq: Frequency) -> int:
+    """Fewest days allowed between two visits: 2 for N/week (N >= 2, never consecutive days),
+    1 for 1/week, 5·M for 1/M-weeks (10 days for fortnightly)."""
+    if freq.weeks == 1:
+        return 2 if freq.visits >= 2 else 1
+    return 5 * freq.weeks
+
+
+def continue_from(patterns: list[Pattern], freq: Frequency, last_visit_offset: int) -> list[Pattern]:
+    """Patterns that keep the spacing after a visit on day ``last_visit_offset`` (negative: before
+    the horizon), the ones closest to the ideal period preferred. If none keeps the minimum gap,
+    all are returned unchanged (the history cannot be honoured; better a visit than none)."""
+    ideal = freq.period_days / freq.visits
+    out = []
+    for p in patterns:
+        if not p.days:
+            out.append(p)
+            continue
+        gap = p.days[0] - last_visit_offset
+        if gap < min_gap_days(freq):
+            continue
+        out.append(Pattern(p.days, round(p.penalty + abs(gap - ideal) / ideal, 3)))
+    return out or patterns
