@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from planner.domain import Plan, Region, Route, Stop, Unassigned
 from planner.evaluation.evaluator import Evaluation, evaluate
@@ -41,13 +41,16 @@ class PlanResult:
 def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float = 30.0, seed: int = 0,
                 travel: TravelMatrix | None = None, rep_ids: Sequence[str] | None = None,
                 progress: Progress | None = None, check: bool = True,
-                deterministic: bool = False, last_visits: Mapping[str, dt.date] | None = None) -> PlanResult:
+                deterministic: bool = False, last_visits: Mapping[str, dt.date] | None = None,
+                priority: Collection[str] = ()) -> PlanResult:
     """Plan ``weeks`` weeks from ``start`` for the active customers of ``region``.
 
     ``deterministic``: every search phase ends by iteration counts or local optima instead of
     the clock, so the same input and seed give the same plan on any machine (the time limit
     then only scales nothing and may be exceeded). ``last_visits``: each customer's last visit
     before ``start`` (see :func:`last_visits_before`), so spacing continues across plans.
+    ``priority``: ids of customers owed visits (frequency debt): planned first, as early as
+    their spacing allows.
 
     Raises :class:`PlanRejected` if ``check`` and the evaluator finds a violation.
     """
@@ -62,7 +65,7 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
         locs += [r.start, r.end_location]
     mats = travel.get_matrix(locs)
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,
-                          last_visits=last_visits)
+                          last_visits=last_visits, priority=priority)
     missing = frozenset(i for i, c in enumerate(customers) if c.rep_id and c.rep_id not in planned_ids)
     result = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress,
                     missing_pins=missing, deterministic=deterministic).run()

@@ -278,7 +278,7 @@ class _State:
         by_c: dict[int, list[int]] = {}
         for c, d in dropped:
             by_c.setdefault(c, []).append(d)
-        for c in sorted(by_c):
+        for c in sorted(by_c, key=lambda c: (c not in self.inst.priority, c)):
             missing = set(by_c[c])
             gain, rem = self._remove(c)
             best = None

@@ -87,7 +87,8 @@ def choose_patterns(inst: PlanningInstance, r: int, customers: Sequence[int],
         chosen[c] = p
         add(c, p, +1)
     order = sorted((c for c in customers if c not in chosen and options[c]),
-                   key=lambda c: (len(options[c]), -len(options[c][0].days), -int(inst.service_s[c]), c))
+                   key=lambda c: (c not in inst.priority, len(options[c]), -len(options[c][0].days),
+                                  -int(inst.service_s[c]), c))
     for c in order:
         best = min(options[c], key=lambda p: cost(c, p))
         chosen[c] = best

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -48,6 +48,7 @@ class PlanningInstance:
     frequencies: tuple
     pinned: tuple[int | None, ...]
     last_visit: tuple[int | None, ...] = ()
+    priority: frozenset[int] = frozenset()
 
     @property
     def n(self) -> int:
@@ -81,7 +82,11 @@ class PlanningInstance:
         pats = candidate_patterns(self.frequencies[c], self.start, self.weeks,
                                   self.reps[r].rep.workdays, self.customers[c].id)
         last = self.last_visit[c] if self.last_visit else None
-        return continue_from(pats, self.frequencies[c], last) if last is not None and pats else pats
+        if last is not None and pats:
+            pats = continue_from(pats, self.frequencies[c], last)
+        if c in self.priority:  # owed visits (frequency debt): the earlier the better
+            pats = [Pattern(p.days, p.penalty + (2.0 * p.days[0] / 7 if p.days else 0.0)) for p in pats]
+        return pats
 
 
 def _start_windows(c: Customer, day: DaySpec, service: int) -> tuple[tuple[int, int], ...]:
@@ -109,11 +114,13 @@ def rep_day_spec(rep: Rep, start_loc: int, end_loc: int) -> DaySpec:
 
 def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarray, dur_s: np.ndarray,
                    customers: Sequence[Customer], reps: Sequence[Rep],
-                   last_visits: Mapping[str, dt.date] | None = None) -> PlanningInstance:
+                   last_visits: Mapping[str, dt.date] | None = None,
+                   priority: Collection[str] = ()) -> PlanningInstance:
     """Build the instance from the planned customers and reps and their travel matrices.
 
     ``last_visits``: each customer's last visit before ``start`` (from the previous plan), so
-    that spacing continues across plan boundaries.
+    that spacing continues across plan boundaries. ``priority``: customers owed visits (missed
+    ones, "frequency debt"): seen as early as possible and placed first.
 
     ``dist_km``/``dur_s`` are indexed like ``[c.location for c in customers] + [start, end for
     each rep]``.
@@ -133,4 +140,5 @@ def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarr
         pinned=tuple(rep_ids.get(c.rep_id) if c.rep_id else None for c in customers),
         last_visit=tuple((last_visits[c.id] - start).days if last_visits and c.id in last_visits
                          and last_visits[c.id] < start else None for c in customers),
+        priority=frozenset(i for i, c in enumerate(customers) if c.id in set(priority)),
     )
