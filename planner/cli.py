@@ -245,5 +245,12 @@ def demo(time_limit: float = typer.Option(30.0, min=1.0, help="seconds of search
     maps_cmd(plan_id, out, lang, None)
 
 
+def _register_bench() -> None:
+    from planner.bench.cli import bench_app
+    app.add_typer(bench_app, name="bench")
+
+
+_register_bench()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

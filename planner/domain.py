@@ -45,7 +45,9 @@ class TimeWindow:
     end: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.start < self.end <= 24 * 60:
+        # Opening hours typed by users stop at 24:00 (parse_hhmm); programmatic windows (research
+        # instances with long horizons) may run over several days.
+        if not 0 <= self.start < self.end <= 7 * 24 * 60:
             raise DomainError(f"empty or invalid window {format_hhmm(self.start)}-{format_hhmm(self.end)}")
 
     def __str__(self) -> str:
@@ -187,7 +189,10 @@ class LunchBreak:
 class Customer:
     """A customer to visit. ``frequency``/``visit_minutes`` of None mean: the grade's default.
 
-    ``opening`` empty means open during the whole working day of the rep.
+    ``opening`` empty means open during the whole working day of the rep. ``demand`` is what a
+    visit takes of a rep's ``capacity`` (samples, goods; 0 by default). ``allowed_days``, when
+    set, lists the exact visit-day patterns allowed (day offsets from the plan's start), as in
+    the periodic VRP literature; it overrides the frequency's patterns.
     """
 
     id: str
@@ -200,12 +205,21 @@ class Customer:
     rep_id: str | None = None
     active: bool = True
     address: str | None = None
+    demand: int = 0
+    allowed_days: tuple[tuple[int, ...], ...] | None = None
+    region: str | None = None  # the CRM's sales region: a label to filter by, not used to plan
+    phone: str | None = None   # contact telephone (the rep's day page links it for a call)
 
     def __post_init__(self) -> None:
         if not self.id:
             raise DomainError("customer without id")
-        if self.visit_minutes is not None and not 0 < self.visit_minutes < 24 * 60:
+        if self.visit_minutes is not None and not 0 <= self.visit_minutes < 24 * 60:
             raise DomainError(f"visit length {self.visit_minutes} min is not possible")
+        if self.demand < 0:
+            raise DomainError(f"customer {self.id}: negative demand")
+        if self.allowed_days is not None and (not self.allowed_days or any(
+                not p or list(p) != sorted(set(p)) or p[0] < 0 for p in self.allowed_days)):
+            raise DomainError(f"customer {self.id}: allowed visit-day patterns must be non-empty sorted day offsets")
 
 
 @dataclass(frozen=True)
@@ -223,6 +237,7 @@ class Rep:
     cost_per_km: float = 1.0
     cost_per_hour: float = 30.0
     lunch: LunchBreak | None = field(default_factory=LunchBreak)
+    capacity: int | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -235,6 +250,8 @@ class Rep:
             raise DomainError(f"rep {self.id}: max visits per day must be at least 1")
         if self.cost_per_km < 0 or self.cost_per_hour < 0:
             raise DomainError(f"rep {self.id}: negative cost")
+        if self.capacity is not None and self.capacity < 0:
+            raise DomainError(f"rep {self.id}: negative capacity")
 
     @property
     def end_location(self) -> Location:
@@ -279,11 +296,17 @@ def format_workdays(days: frozenset[int]) -> str:
 
 @dataclass(frozen=True)
 class Region:
-    """Everything a plan is made from."""
+    """Everything a plan is made from.
+
+    ``ownership``: a customer is seen by the same rep over the whole horizon (account
+    ownership, the default). False: any rep may make any visit (a shared fleet, as in the
+    periodic VRP literature).
+    """
 
     customers: tuple[Customer, ...]
     reps: tuple[Rep, ...]
     policy: VisitPolicy = field(default_factory=VisitPolicy)
+    ownership: bool = True
 
     def customer(self, cid: str) -> Customer:
         """Look a customer up by id (KeyError if unknown)."""

@@ -36,7 +36,11 @@ def load_policy(path: str | Path | None) -> VisitPolicy:
         if not isinstance(spec, dict) or "frequency" not in spec or "visit_minutes" not in spec:
             raise DomainError(f"{p}: grade {grade} needs frequency and visit_minutes")
         minutes = spec["visit_minutes"]
-        if not isinstance(minutes, int) or not 0 < minutes < 24 * 60:
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes < 24 * 60:
             raise DomainError(f"{p}: grade {grade}: visit_minutes must be a positive whole number")
-        rules[str(grade)] = GradeRule(Frequency.parse(str(spec["frequency"])), minutes)
+        try:
+            freq = Frequency.parse(str(spec["frequency"]))
+        except DomainError as e:
+            raise DomainError(f"{p}: grade {grade}: {e}") from e
+        rules[str(grade)] = GradeRule(freq, minutes)
     return VisitPolicy(MappingProxyType(rules))

@@ -89,6 +89,13 @@ def check_frequency(ctx: Context) -> list[Violation]:
             if days:
                 out.append(Violation("inactive", f"inactive customer planned on {days[0]}", cid))
             continue
+        if c.allowed_days is not None:
+            offs = {(d - plan.start).days for d in days}
+            owed = len(unplanned.get(cid, []))
+            if not any(offs <= set(p) and len(offs) + owed >= len(p) for p in c.allowed_days) or \
+                    (not owed and not any(offs == set(p) for p in c.allowed_days)):
+                out.append(Violation("frequency", f"visit days {sorted(offs)} match no allowed pattern", cid))
+            continue
         f = ctx.region.policy.frequency_of(c)
         period = f.period_days
         for b in range(0, horizon, period):
@@ -113,8 +120,12 @@ def check_spacing(ctx: Context) -> list[Violation]:
         c = ctx.customers.get(cid)
         if c is None:
             continue
-        f = ctx.region.policy.frequency_of(c)
         days = sorted(d for d, _ in vs)
+        if c.allowed_days is not None:  # explicit patterns define the spacing
+            if len(days) != len(set(days)):
+                out.append(Violation("spacing", "visited twice on one day", cid))
+            continue
+        f = ctx.region.policy.frequency_of(c)
         gaps = [(b - a).days for a, b in zip(days, days[1:])]
         if any(g == 0 for g in gaps):
             out.append(Violation("spacing", "visited twice on one day", cid))
@@ -130,7 +141,7 @@ def check_ownership(ctx: Context) -> list[Violation]:
     out = []
     for cid, vs in visits_by_customer(ctx.plan).items():
         reps = {r for _, r in vs}
-        if len(reps) > 1:
+        if len(reps) > 1 and ctx.region.ownership:
             out.append(Violation("ownership", f"seen by several reps {sorted(reps)}", cid))
         c = ctx.customers.get(cid)
         if c is not None and c.rep_id and reps - {c.rep_id}:
@@ -162,6 +173,19 @@ def check_visit_cap(ctx: Context) -> list[Violation]:
         if rep and rep.max_visits_per_day is not None and len(r.stops) > rep.max_visits_per_day:
             out.append(Violation("visit_cap", f"{len(r.stops)} visits, cap {rep.max_visits_per_day}",
                                  rep_id=r.rep_id, date=r.date))
+    return out
+
+
+def check_capacity(ctx: Context) -> list[Violation]:
+    """The demand of a route's visits fits the rep's capacity."""
+    out = []
+    for r in ctx.plan.routes:
+        rep = ctx.reps.get(r.rep_id)
+        if rep is None or rep.capacity is None:
+            continue
+        load = sum(ctx.customers[s.customer_id].demand for s in r.stops if s.customer_id in ctx.customers)
+        if load > rep.capacity:
+            out.append(Violation("capacity", f"load {load} over capacity {rep.capacity}", rep_id=r.rep_id, date=r.date))
     return out
 
 
@@ -258,6 +282,6 @@ def check_unplanned_reasons(ctx: Context) -> list[Violation]:
 
 
 ALL_CHECKS: tuple[Check, ...] = (
-    check_known_ids, check_frequency, check_spacing, check_ownership, check_days, check_visit_cap,
+    check_known_ids, check_frequency, check_spacing, check_ownership, check_days, check_visit_cap, check_capacity,
     check_visit_times, check_travel_and_day, check_lunch, check_unplanned_reasons,
 )

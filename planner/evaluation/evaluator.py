@@ -87,6 +87,9 @@ def required_visits(region: Region, plan: Plan) -> int:
     for c in region.customers:
         if not c.active:
             continue
+        if c.allowed_days is not None:
+            total += len(c.allowed_days[0])
+            continue
         f = region.policy.frequency_of(c)
         full, rest = divmod(horizon, f.period_days)
         total += full * f.visits

@@ -15,6 +15,7 @@ from planner.evaluation.evaluator import Evaluation, evaluate
 from planner.geo.travel import HaversineTravel, TravelMatrix
 from planner.pipeline.engine import Engine, EngineResult
 from planner.scheduling.instance import PlanningInstance, build_instance
+from planner.solver import pyvrp_engine
 from planner.solver.ortools_engine import OrToolsEngine
 
 Progress = Callable[[str, float], None]
@@ -42,7 +43,7 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
                 travel: TravelMatrix | None = None, rep_ids: Sequence[str] | None = None,
                 progress: Progress | None = None, check: bool = True,
                 deterministic: bool = False, last_visits: Mapping[str, dt.date] | None = None,
-                priority: Collection[str] = ()) -> PlanResult:
+                priority: Collection[str] = (), improve: bool = True) -> PlanResult:
     """Plan ``weeks`` weeks from ``start`` for the active customers of ``region``.
 
     ``deterministic``: every search phase ends by iteration counts or local optima instead of
@@ -50,7 +51,8 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
     then only scales nothing and may be exceeded). ``last_visits``: each customer's last visit
     before ``start`` (see :func:`last_visits_before`), so spacing continues across plans.
     ``priority``: ids of customers owed visits (frequency debt): planned first, as early as
-    their spacing allows.
+    their spacing allows. ``improve=False`` gives the simple two-phase baseline (patterns
+    greedily, then daily routes) used by the benchmarks.
 
     Raises :class:`PlanRejected` if ``check`` and the evaluator finds a violation.
     """
@@ -67,8 +69,10 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,
                           last_visits=last_visits, priority=priority)
     missing = frozenset(i for i, c in enumerate(customers) if c.rep_id and c.rep_id not in planned_ids)
+    fast = pyvrp_engine.PyVrpEngine() if pyvrp_engine.available() else None
     result = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress,
-                    missing_pins=missing, deterministic=deterministic).run()
+                    missing_pins=missing, deterministic=deterministic, improve=improve,
+                    fast_router=fast, fast_supports=pyvrp_engine.supports).run()
     plan = to_plan(inst, result, seed=seed, time_limit=time_limit)
     evaluation = evaluate(region, plan, travel)
     if check and not evaluation.ok:

@@ -1,21 +1,22 @@
 """The planning engine: eligibility, territories, patterns, routing, repair, improvement.
 
 1. *Eligibility*: a customer can be seen by a rep if some opening window fits the visit inside
-   the rep's day, the frequency has a pattern on the rep's workdays, and a lone visit from the
-   rep's home fits in a day (with lunch). Pins restrict to the pinned rep. Customers with no
-   eligible rep are reported with the reason.
-2. *Territories* (:mod:`planner.scheduling.territory`) and *patterns*
-   (:mod:`planner.scheduling.day_choice`) from estimates.
-3. *Routing*: every rep-day is routed by the routing engine (OR-Tools), visits that cannot fit
-   are dropped; times are then recomputed exactly by the timeline.
+   the rep's day, the frequency (or its explicit patterns) has a pattern on the rep's workdays,
+   and a lone visit from the rep's start fits in a day (with lunch). Pins restrict to the
+   pinned rep. Customers with no eligible rep are reported with the reason.
+2. *Territories* (:mod:`planner.scheduling.territory`, with account ownership) and *patterns*
+   (:mod:`planner.scheduling.day_choice`) from estimates. With a shared fleet (no ownership,
+   as in the periodic VRP) patterns are chosen for the whole fleet.
+3. *Routing*: every rep-day (or, shared, every day with all its vehicles) is routed by a routing
+   engine; visits that cannot fit are dropped; times are then recomputed exactly by the timeline.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
    removal gains on the routed days exceed exact insertion costs; workloads stay balanced.
-6. *Polish*: the changed days are re-optimised by the routing engine, warm-started.
+6. *Polish*: routed days are re-optimised by the routing engine, warm-started; improvement and
+   polish alternate while time remains.
 
-All choices are ordered and seeded, so the result is the same for the same input and seed;
-the time limit caps the work (it splits between the phases).
+All choices are ordered and seeded. ``deterministic`` replaces every clock limit by counts.
 """
 from __future__ import annotations
 
@@ -27,18 +28,20 @@ import numpy as np
 
 from planner.domain import (REASON_BAD_FREQUENCY, REASON_CAPACITY, REASON_NO_WINDOW,
                             REASON_PINNED_REP_MISSING, REASON_UNREACHABLE)
+from planner.pipeline.routes import DayRoute, best_insertion, make_route, removal
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.instance import PlanningInstance
 from planner.scheduling.patterns import Pattern
 from planner.scheduling.territory import assign_territories
-from planner.pipeline.routes import DayRoute, best_insertion, make_route, removal
 from planner.solver.problem import (BreakSpec, RoutingEngine, RoutingProblem, SearchOptions,
                                     VehicleSpec)
 from planner.solver.timeline import schedule_day
 
 Progress = Callable[[str, float], None]
+Key = tuple[int, int]
 DROP_PENALTY = 10 ** 11
 COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km * 100 per metre)
+NEVER = float("inf")
 
 
 @dataclass
@@ -47,24 +50,32 @@ class EngineResult:
 
     rep_of: dict[int, int]
     pattern: dict[int, Pattern]
-    routes: dict[tuple[int, int], DayRoute]
+    routes: dict[Key, DayRoute]
     unplanned: list[tuple[int, int | None, str, str]] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
 
 
 class Engine:
-    """Plans one instance with a routing engine under a time limit and seed."""
+    """Plans one instance with routing engines under a time limit and seed.
+
+    ``router`` is the general engine (OR-Tools); ``fast_router`` (e.g. PyVRP), when given, is
+    used for the days whose constraints it ``supports``.
+    """
 
     def __init__(self, inst: PlanningInstance, router: RoutingEngine, *, time_limit: float = 30.0,
                  seed: int = 0, progress: Progress | None = None, missing_pins: frozenset[int] = frozenset(),
-                 deterministic: bool = False):
+                 deterministic: bool = False, improve: bool = True,
+                 fast_router: RoutingEngine | None = None, fast_supports: Callable[[RoutingProblem], bool] | None = None):
         self.inst = inst
-        self.deterministic = deterministic
         self.router = router
+        self.fast_router = fast_router
+        self.fast_supports = fast_supports or (lambda p: False)
         self.time_limit = time_limit
         self.seed = seed
         self.progress = progress or (lambda stage, frac: None)
         self.missing_pins = missing_pins
+        self.deterministic = deterministic
+        self.do_improve = improve
         self.rng = np.random.default_rng(seed)
         self.dist_m = np.rint(inst.dist_km * 1000).astype(np.int64)
         self.t0 = time.monotonic()
@@ -73,10 +84,17 @@ class Engine:
     def _elapsed(self) -> float:
         return time.monotonic() - self.t0
 
-    def _eligibility(self) -> tuple[list[list[int]], dict[tuple[int, int], list[Pattern]], list]:
+    def _deadline(self, frac: float) -> float:
+        return NEVER if self.deterministic else self.t0 + frac * self.time_limit
+
+    def vehicles_on(self, d: int) -> list[int]:
+        """Reps working on day offset ``d``."""
+        return [r for r, rd in enumerate(self.inst.reps) if d in rd.day_offset_set]
+
+    def _eligibility(self) -> tuple[list[list[int]], dict[Key, list[Pattern]], list]:
         inst = self.inst
         eligible: list[list[int]] = []
-        options: dict[tuple[int, int], list[Pattern]] = {}
+        options: dict[Key, list[Pattern]] = {}
         unplanned = []
         for c in range(inst.n):
             reps = [inst.pinned[c]] if inst.pinned[c] is not None else list(range(len(inst.reps)))
@@ -95,9 +113,12 @@ class Engine:
                     why = (REASON_NO_WINDOW, f"no opening window fits a {inst.service_s[c] // 60}-minute "
                                              f"visit inside rep {inst.reps[r].rep.id}'s working hours")
                     continue
-                if schedule_day([inst.visit(c, r)], inst.reps[r].day, inst.dur_s) is None:
+                cap = inst.reps[r].capacity
+                if (cap is not None and inst.demand is not None and inst.demand[c] > cap) or \
+                        schedule_day([inst.visit(c, r)], inst.reps[r].day, inst.dur_s) is None:
                     why = (REASON_UNREACHABLE, f"a visit from rep {inst.reps[r].rep.id}'s start cannot "
-                                               "be done and driven back within one working day")
+                                               "be done and driven back within one working day"
+                                               + (" or exceeds the capacity" if cap is not None else ""))
                     continue
                 ok.append(r)
                 options[(c, r)] = pats
@@ -107,43 +128,59 @@ class Engine:
                 unplanned.append((c, None, code, reason))
         return eligible, options, unplanned
 
-    def _day_problem(self, r: int, members: list[int]) -> RoutingProblem:
-        inst = self.inst
-        rd = inst.reps[r]
+    def _vehicle(self, r: int) -> VehicleSpec:
+        rd = self.inst.reps[r]
         day = rd.day
         brk = (BreakSpec(day.lunch_duration, day.lunch_earliest, day.lunch_latest_end - day.lunch_duration)
                if day.has_lunch else None)
-        veh = VehicleSpec(start_loc=day.start_loc, end_loc=day.end_loc, earliest_start=day.work_start,
-                          latest_end=day.work_end, max_visits=day.max_visits, brk=brk,
-                          cost_per_unit=max(1, round(rd.cost_per_km * COST_SCALE)),
-                          cost_per_second=round(rd.cost_per_second * COST_SCALE * 1000))
+        return VehicleSpec(start_loc=day.start_loc, end_loc=day.end_loc, earliest_start=day.work_start,
+                           latest_end=day.work_end, max_visits=day.max_visits, brk=brk, capacity=rd.capacity,
+                           cost_per_unit=max(1, round(rd.cost_per_km * COST_SCALE)),
+                           cost_per_second=round(rd.cost_per_second * COST_SCALE * 1000))
+
+    def _day_problem(self, vehicles: list[int], members: list[int]) -> RoutingProblem:
+        inst = self.inst
+        r0 = vehicles[0]  # windows depend on the working day; a shared fleet shares one
         return RoutingProblem(
             distance=self.dist_m, duration=inst.dur_s, visit_loc=tuple(members),
             service=tuple(int(inst.service_s[c]) for c in members),
-            start_windows=tuple(inst.start_windows(c, r) for c in members),
-            vehicles=(veh,), penalty=tuple(DROP_PENALTY for _ in members))
+            start_windows=tuple(inst.start_windows(c, r0) for c in members),
+            vehicles=tuple(self._vehicle(r) for r in vehicles),
+            demand=tuple(int(inst.demand[c]) for c in members) if inst.demand is not None else None,
+            penalty=tuple(DROP_PENALTY for _ in members))
 
-    def route_day(self, r: int, members: list[int], *, guided: bool = False, budget: float = 1.0,
-                  initial: list[int] | None = None) -> tuple[DayRoute, list[int]]:
-        """Route ``members`` on rep ``r``'s day; returns the route and the dropped customers."""
+    def route_day(self, vehicles: list[int], members: list[int], *, guided: bool = False, budget: float = 1.0,
+                  initial: dict[int, list[int]] | None = None) -> tuple[dict[int, DayRoute], list[int]]:
+        """Route ``members`` with the reps ``vehicles`` on one day; returns routes and dropped."""
         if not members:
-            return make_route(self.inst, r, []), []
-        problem = self._day_problem(r, members)
-        if self.deterministic:  # searches end by count or local optimum, never by the clock
+            return {r: make_route(self.inst, r, []) for r in vehicles}, []
+        problem = self._day_problem(vehicles, members)
+        pos = {c: i for i, c in enumerate(members)}
+        init = [[pos[c] for c in initial.get(r, []) if c in pos] for r in vehicles] if initial else None
+        fast = self.fast_router is not None and self.fast_supports(problem)
+        if self.deterministic:  # searches end by counts or local optimum, never by the clock
+            limit = max(200, int(200 * budget)) if fast else (100 if guided else None)
             budget = 60.0
-        opts = SearchOptions(time_limit=budget, guided=guided, seed=self.seed,
-                             solution_limit=(100 if self.deterministic else 200) if guided else None,
-                             initial_routes=[[members.index(c) for c in initial]] if initial else None)
-        sol = self.router.solve(problem, opts)
-        seq = [members[i] for i in sol.routes[0]] if sol.routes else []
+        else:
+            limit = None if fast else (200 if guided else None)
+        opts = SearchOptions(time_limit=budget, guided=guided, seed=self.seed, solution_limit=limit,
+                             initial_routes=init)
+        sol = (self.fast_router if fast else self.router).solve(problem, opts)
+        if not sol.feasible and fast:
+            sol = self.router.solve(problem, SearchOptions(time_limit=budget, guided=guided, seed=self.seed,
+                                                           solution_limit=None if not self.deterministic else 100))
         dropped = [members[i] for i in sol.dropped]
-        route = make_route(self.inst, r, seq)
-        while route is None and seq:  # engine and timeline disagree: drop the costliest visit
-            worst = max(seq, key=lambda c: self.inst.service_s[c])
-            seq.remove(worst)
-            dropped.append(worst)
+        out: dict[int, DayRoute] = {}
+        for v, r in enumerate(vehicles):
+            seq = [members[i] for i in sol.routes[v]] if sol.routes else []
             route = make_route(self.inst, r, seq)
-        return route, dropped
+            while route is None and seq:  # engine and timeline disagree: drop the longest visit
+                worst = max(seq, key=lambda c: self.inst.service_s[c])
+                seq.remove(worst)
+                dropped.append(worst)
+                route = make_route(self.inst, r, seq)
+            out[r] = route
+        return out, dropped
 
     # ------------------------------------------------------------------ phases
     def run(self) -> EngineResult:
@@ -151,114 +188,161 @@ class Engine:
         inst = self.inst
         self.progress("eligibility", 0.02)
         eligible, options, unplanned = self._eligibility()
-        visits = np.array([len(options[(c, eligible[c][0])][0].days) if eligible[c] else 0
-                           for c in range(inst.n)], dtype=float)
-        self.progress("territories", 0.05)
-        terr = assign_territories(inst, eligible, visits)
-        rep_of = {c: int(terr.rep_of[c]) for c in range(inst.n) if terr.rep_of[c] >= 0}
-        self.progress("patterns", 0.10)
         pattern: dict[int, Pattern] = {}
-        for r in range(len(inst.reps)):
-            mine = [c for c, rr in rep_of.items() if rr == r]
-            pattern.update(choose_patterns(inst, r, mine, {c: options[(c, r)] for c in mine}))
-        # route every rep-day
-        routes: dict[tuple[int, int], DayRoute] = {}
-        dropped: list[tuple[int, int]] = []
-        keys = [(r, d) for r in range(len(inst.reps)) for d in inst.reps[r].day_offsets]
-        day_members: dict[tuple[int, int], list[int]] = {k: [] for k in keys}
+        rep_of: dict[int, int] = {}
+        self.progress("patterns", 0.05)
+        if inst.ownership:
+            visits = np.array([len(options[(c, eligible[c][0])][0].days) if eligible[c] else 0
+                               for c in range(inst.n)], dtype=float)
+            terr = assign_territories(inst, eligible, visits)
+            rep_of = {c: int(terr.rep_of[c]) for c in range(inst.n) if terr.rep_of[c] >= 0}
+            for r in range(len(inst.reps)):
+                mine = [c for c, rr in rep_of.items() if rr == r]
+                pattern.update(choose_patterns(inst, r, mine, {c: options[(c, r)] for c in mine}))
+            groups = [([r], d) for r in range(len(inst.reps)) for d in inst.reps[r].day_offsets]
+        else:
+            fleet = [c for c in range(inst.n) if eligible[c]]
+            pattern.update(choose_patterns(inst, 0, fleet, {c: options[(c, eligible[c][0])] for c in fleet},
+                                           fleet_size=len(inst.reps)))
+            days = sorted({d for rd in inst.reps for d in rd.day_offsets})
+            groups = [(self.vehicles_on(d), d) for d in days]
+        members: dict[int, dict[int, list[int]]] = {}
         for c, p in sorted(pattern.items()):
             for d in p.days:
-                day_members[(rep_of[c], d)].append(c)
-        per_route = max(0.05, 0.3 * self.time_limit / max(1, len(keys)))
-        for i, k in enumerate(keys):
-            route, drop = self.route_day(k[0], day_members[k], budget=per_route)
-            routes[k] = route
-            dropped.extend((c, k[1]) for c in drop)
+                owner = rep_of[c] if inst.ownership else -1
+                members.setdefault(d, {}).setdefault(owner, []).append(c)
+        routes: dict[Key, DayRoute] = {}
+        dropped: list[tuple[int, int]] = []
+        share = 0.3 if inst.ownership else 0.45
+        busy = sum(1 for vehicles, d in groups
+                   if members.get(d, {}).get(vehicles[0] if inst.ownership else -1))
+        per_group = max(0.05, share * self.time_limit / max(1, busy))
+        for i, (vehicles, d) in enumerate(groups):
+            owner = vehicles[0] if inst.ownership else -1
+            day_routes, drop = self.route_day(vehicles, members.get(d, {}).get(owner, []),
+                                              guided=not inst.ownership, budget=per_group)
+            routes.update({(r, d): rt for r, rt in day_routes.items()})
+            dropped.extend((c, d) for c in drop)
             if i % 10 == 0:
-                self.progress("routing", 0.10 + 0.35 * i / max(1, len(keys)))
-        state = _State(self, options, eligible, rep_of, pattern, routes, terr.target_load)
+                self.progress("routing", 0.10 + 0.35 * i / max(1, len(groups)))
+        state = _State(self, options, eligible, rep_of, pattern, routes)
         self.progress("repair", 0.45)
         state.repair(dropped)
-        self.progress("improvement", 0.55)
-        never = float("inf")
-        state.improve(deadline=never if self.deterministic else self.t0 + 0.8 * self.time_limit)
-        self.progress("polish", 0.85)
-        state.polish(deadline=never if self.deterministic else self.t0 + 0.97 * self.time_limit)
+        if self.do_improve:
+            self.progress("improvement", 0.55)
+            state.improve(deadline=self._deadline(0.7 if inst.ownership else 0.55))
+            self.progress("polish", 0.7)
+            state.polish(deadline=self._deadline(0.8 if inst.ownership else 0.65))
+            # destroy and repair over days while time remains, re-routing what changed
+            rounds = 0
+            while rounds < (3 if self.deterministic else 1000):
+                rounds += 1
+                lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.1 * self.time_limit))
+                state.lns(deadline=lns_end, max_iters=300 if self.deterministic else None)
+                self.progress("polish", 0.93)
+                state.polish(deadline=self._deadline(0.97))
+                if time.monotonic() > self._deadline(0.9):
+                    break
         state.reinsert_unplanned()
         unplanned.extend(state.unplanned)
         self.progress("done", 1.0)
+        stats = {k: v for k, v in state.stats.items() if k != "polished_once"}
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
-                            {"seconds": round(self._elapsed(), 2), **state.stats})
+                            {"seconds": round(self._elapsed(), 2), **stats})
 
 
 class _State:
-    """Search state over routed days."""
+    """Search state over routed days. ``at[(c, d)]`` is the rep visiting ``c`` on day ``d``."""
 
-    def __init__(self, eng: Engine, options, eligible, rep_of, pattern, routes, target_load):
+    def __init__(self, eng: Engine, options, eligible, rep_of, pattern, routes):
         self.eng = eng
         self.inst = eng.inst
+        self.own = eng.inst.ownership
         self.options = options
         self.eligible = eligible
         self.rep_of = rep_of
         self.pattern = pattern
         self.routes = routes
-        self.changed: set[tuple[int, int]] = set()
+        self.at: dict[Key, int] = {}
+        for (r, d), rt in routes.items():
+            for c in rt.seq:
+                self.at[(c, d)] = r
+        self.changed: set[Key] = set()
         self.unplanned: list[tuple[int, int | None, str, str]] = []
-        self.stats = {"pattern_moves": 0, "rep_moves": 0, "repaired": 0, "polished": 0}
-        self.work = self._workloads()
+        self.stats = {"pattern_moves": 0, "rep_moves": 0, "repaired": 0, "polished": 0, "polished_once": 0}
+        self.work = np.zeros(len(self.inst.reps))
+        for (r, _d), rt in self.routes.items():
+            self.work[r] += self._span(rt)
         cap = np.array([r.capacity_s * len(r.day_offsets) for r in self.inst.reps], dtype=float)
         self.target = self.work.sum() * cap / max(cap.sum(), 1.0)
 
-    def _workloads(self) -> np.ndarray:
-        w = np.zeros(len(self.inst.reps))
-        for (r, _d), rt in self.routes.items():
-            if rt.seq:
-                w[r] += rt.timeline.back - rt.timeline.depart
-        return w
+    @staticmethod
+    def _span(rt: DayRoute) -> float:
+        return rt.timeline.back - rt.timeline.depart if rt.seq else 0.0
 
     def _visit_days(self, c: int) -> list[int]:
-        r = self.rep_of[c]
-        return [d for d in self.pattern[c].days if c in self.routes[(r, d)].seq]
+        return [d for d in self.pattern[c].days if (c, d) in self.at]
 
-    def _try_place(self, c: int, r: int, p: Pattern, skip: set[int] = frozenset()) -> tuple[float, dict] | None:
-        """Exact cost of inserting ``c`` on every day of ``p`` for rep ``r`` (days in ``skip``
-        already hold it). Returns (cost increase, new routes) or None if a day cannot take it."""
+    def _best_on_day(self, c: int, r: int | None, d: int, tries: int = 3) -> tuple[float, Key, DayRoute] | None:
+        """Cheapest insertion of ``c`` on day ``d``: into rep ``r``'s route, or (``r`` None, shared
+        fleet) into any vehicle's route that day."""
+        best = None
+        for v in ([r] if r is not None else self.eng.vehicles_on(d)):
+            rt = self.routes.get((v, d))
+            if rt is None:
+                continue
+            ins = best_insertion(self.inst, v, rt, c, tries=tries)
+            if ins is not None and (best is None or ins[0] < best[0]):
+                best = (ins[0], (v, d), ins[1])
+            if r is None and not rt.seq:
+                break  # empty vehicles of a day are alike: trying one is enough
+        return best
+
+    def _try_place(self, c: int, r: int | None, p: Pattern) -> tuple[float, dict] | None:
+        """Exact cost of inserting ``c`` on every day of ``p`` (rep ``r``, or any vehicle if None).
+        Returns (cost increase, new routes) or None if a day cannot take it."""
         total = 0.0
         new = {}
         for d in p.days:
-            if d in skip:
-                continue
-            ins = best_insertion(self.inst, r, self.routes[(r, d)], c)
+            ins = self._best_on_day(c, r, d)
             if ins is None:
                 return None
             total += ins[0]
-            new[(r, d)] = ins[1]
+            new[ins[1]] = ins[2]
         return total, new
 
     def _remove(self, c: int) -> tuple[float, dict]:
-        r = self.rep_of[c]
         gain = 0.0
         new = {}
         for d in self._visit_days(c):
-            g, nr = removal(self.inst, r, self.routes[(r, d)], c)
+            k = (self.at[(c, d)], d)
+            g, nr = removal(self.inst, k[0], self.routes[k], c)
             gain += g
-            new[(r, d)] = nr
+            new[k] = nr
         return gain, new
 
     def _apply(self, new: dict) -> None:
         for k, rt in new.items():
             old = self.routes[k]
-            self.work[k[0]] += (rt.timeline.back - rt.timeline.depart if rt.seq else 0) - (
-                old.timeline.back - old.timeline.depart if old.seq else 0)
+            r, d = k
+            self.work[r] += self._span(rt) - self._span(old)
+            for x in old.seq:
+                if self.at.get((x, d)) == r:
+                    del self.at[(x, d)]
+            for x in rt.seq:
+                self.at[(x, d)] = r
             rt.version = old.version + 1
             self.routes[k] = rt
             self.changed.add(k)
 
     def _alternatives(self, c: int, allow_rep_change: bool):
+        if not self.own:
+            for p in self.options[(c, self.eligible[c][0])]:
+                yield None, p
+            return
         reps = [self.rep_of[c]]
         if allow_rep_change and self.inst.pinned[c] is None:
-            near = self._neighbour_reps(c)
-            reps += [r for r in near if r != self.rep_of[c] and r in self.eligible[c]]
+            reps += [r for r in self._neighbour_reps(c) if r != self.rep_of[c] and r in self.eligible[c]]
         for r in reps:
             for p in self.options[(c, r)]:
                 yield r, p
@@ -273,110 +357,119 @@ class _State:
                 out.append(r)
         return out
 
+    def _set(self, c: int, r: int | None, p: Pattern) -> None:
+        if r is not None:
+            self.rep_of[c] = r
+        self.pattern[c] = p
+
     def repair(self, dropped: list[tuple[int, int]]) -> None:
         """Re-place customers whose visits were dropped by routing; report what cannot be."""
         by_c: dict[int, list[int]] = {}
         for c, d in dropped:
             by_c.setdefault(c, []).append(d)
         for c in sorted(by_c, key=lambda c: (c not in self.inst.priority, c)):
-            missing = set(by_c[c])
             gain, rem = self._remove(c)
+            saved = {k: self.routes[k] for k in rem}
+            self.routes.update(rem)
             best = None
             for r, p in self._alternatives(c, allow_rep_change=True):
-                saved = {k: self.routes[k] for k in rem}
-                self.routes.update(rem)
                 placed = self._try_place(c, r, p)
-                self.routes.update(saved)
                 if placed is not None:
                     score = placed[0] - gain + p.penalty
                     if best is None or score < best[0]:
                         best = (score, r, p, placed[1])
+            self.routes.update(saved)
             if best is not None:
                 self._apply(rem)
                 self._apply(best[3])
-                self.rep_of[c], self.pattern[c] = best[1], best[2]
+                self._set(c, best[1], best[2])
                 self.stats["repaired"] += 1
                 continue
-            # keep the visits that were routed, try each missing day once more, report the rest
-            r = self.rep_of[c]
-            for d in sorted(missing):
-                ins = best_insertion(self.inst, r, self.routes[(r, d)], c, tries=20)
-                if ins is not None:
-                    self._apply({(r, d): ins[1]})
-                    continue
-                rt = self.routes[(r, d)]
-                hours = (rt.timeline.back - rt.timeline.depart) / 3600 if rt.seq else 0
-                self.unplanned.append((c, d, REASON_CAPACITY,
-                                       f"rep {self.inst.reps[r].rep.id}'s day is full ({len(rt.seq)} visits, "
-                                       f"{hours:.1f} h) and no other pattern or rep can take all visits"))
+            # keep the visits that were routed; the missing ones get a last chance at the end
+            for d in sorted(set(by_c[c])):
+                self.unplanned.append((c, d, REASON_CAPACITY, "no room"))
 
-    def _relocate_other(self, c: int, r: int, d: int) -> bool:
-        """Make room for ``c`` on rep ``r``'s day ``d`` by moving one other customer of that day
-        entirely to another of its patterns (same rep); apply and return True if it works."""
-        route = self.routes[(r, d)]
-        cands = sorted(route.seq, key=lambda x: (-int(self.inst.service_s[x]), x))
-        for x in cands:
-            gain, rem = self._remove(x)
-            saved = {k: self.routes[k] for k in rem}
-            self.routes.update(rem)
-            ins_c = best_insertion(self.inst, r, self.routes[(r, d)], c, tries=len(route.seq) + 1)
-            if ins_c is not None:
-                self.routes[(r, d)] = ins_c[1]
-                for p in self.options[(x, r)]:
-                    if p == self.pattern[x] or d in p.days:
-                        continue
-                    placed = self._try_place(x, r, p)
-                    if placed is not None:
-                        self.routes.update(saved)
-                        self._apply(rem)
-                        self._apply({(r, d): ins_c[1]})
-                        self._apply(placed[1])
-                        self.pattern[x] = p
-                        self.stats["repaired"] += 1
-                        return True
-            self.routes.update(saved)
+    def _relocate_other(self, c: int, d: int) -> bool:
+        """Make room for ``c`` on day ``d`` (its rep's route, or any vehicle's) by moving one other
+        customer of that day entirely to another of its patterns; apply and return True if it works."""
+        r_c = self.rep_of[c] if self.own else None
+        keys = [(r_c, d)] if self.own else [(v, d) for v in self.eng.vehicles_on(d)]
+        for k in keys:
+            route = self.routes[k]
+            for x in sorted(route.seq, key=lambda x: (-int(self.inst.service_s[x]), x)):
+                gain, rem = self._remove(x)
+                saved = {kk: self.routes[kk] for kk in rem}
+                self.routes.update(rem)
+                ins_c = best_insertion(self.inst, k[0], self.routes[k], c, tries=len(route.seq) + 1)
+                done = False
+                if ins_c is not None:
+                    before = self.routes[k]
+                    self.routes[k] = ins_c[1]
+                    r_x = self.rep_of[x] if self.own else None
+                    for rr, p in self._alternatives(x, allow_rep_change=False):
+                        if p == self.pattern[x] or d in p.days:
+                            continue
+                        placed = self._try_place(x, r_x, p)
+                        if placed is not None:
+                            self.routes[k] = before
+                            self.routes.update(saved)
+                            self._apply(rem)
+                            self._apply({k: ins_c[1]})
+                            self._apply(placed[1])
+                            self._set(x, r_x, p)
+                            self.stats["repaired"] += 1
+                            done = True
+                            break
+                    if not done:
+                        self.routes[k] = before
+                if done:
+                    return True
+                self.routes.update(saved)
         return False
 
     def reinsert_unplanned(self) -> None:
         """Last chance for each unplanned visit: direct insertion at any position, else making
         room by moving one customer of that day to another pattern. The reasons left are
-        recomputed from the final routes."""
+        written from the final routes."""
         left = []
         for c, d, code, reason in self.unplanned:
             if d is None or code != REASON_CAPACITY:
                 left.append((c, d, code, reason))
                 continue
-            r = self.rep_of[c]
-            rt = self.routes[(r, d)]
-            ins = best_insertion(self.inst, r, rt, c, tries=len(rt.seq) + 1)
+            r = self.rep_of[c] if self.own else None
+            ins = self._best_on_day(c, r, d, tries=50)
             if ins is not None:
-                self._apply({(r, d): ins[1]})
+                self._apply({ins[1]: ins[2]})
                 self.stats["repaired"] += 1
                 continue
-            if self._relocate_other(c, r, d):
+            if self._relocate_other(c, d):
                 continue
-            rt = self.routes[(r, d)]
-            hours = (rt.timeline.back - rt.timeline.depart) / 3600 if rt.seq else 0
+            if self.own:
+                rt = self.routes[(r, d)]
+                hours = self._span(rt) / 3600
+                where = f"rep {self.inst.reps[r].rep.id}'s day ({len(rt.seq)} visits, {hours:.1f} h of work)"
+            else:
+                where = "any vehicle's route that day"
             left.append((c, d, REASON_CAPACITY,
-                         f"no room on rep {self.inst.reps[r].rep.id}'s day ({len(rt.seq)} visits, {hours:.1f} h "
-                         f"of work): the visit fits no position within its opening hours, the working day and "
-                         f"lunch, and no other visit of that day can move to make room"))
+                         f"no room on {where}: the visit fits no position within its opening hours, the "
+                         f"working day, lunch and capacity, and no other visit of that day can move to make room"))
         self.unplanned = left
 
-    def improve(self, deadline: float) -> None:
-        """Pattern-change and rep-change moves priced on routed days; first improvement."""
+    def improve(self, deadline: float) -> bool:
+        """Pattern-change and rep-change moves priced on routed days; first improvement.
+        Returns True if anything moved."""
         inst = self.inst
-        customers = sorted(self.rep_of)
-        order = [int(c) for c in self.eng.rng.permutation(customers)]
+        order = [int(c) for c in self.eng.rng.permutation(sorted(self.pattern))]
         partial = {u[0] for u in self.unplanned}
+        any_move = False
         for _pass in range(4):
             improved = False
             for c in order:
                 if time.monotonic() > deadline:
-                    return
+                    return any_move
                 if c in partial:
                     continue
-                cur_r, cur_p = self.rep_of[c], self.pattern[c]
+                cur_r, cur_p = (self.rep_of[c] if self.own else None), self.pattern[c]
                 gain, rem = self._remove(c)
                 saved = {k: self.routes[k] for k in rem}
                 self.routes.update(rem)
@@ -384,39 +477,114 @@ class _State:
                 for r, p in self._alternatives(c, allow_rep_change=True):
                     if r == cur_r and p == cur_p:
                         continue
-                    if r != cur_r:
-                        extra = sum(inst.service_s[c] for _ in p.days)
-                        if self.work[r] + extra > 1.10 * self.target[r] + 1:
-                            continue
+                    if r != cur_r and self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
+                        continue
                     placed = self._try_place(c, r, p)
                     if placed is None:
                         continue
                     delta = placed[0] - gain + (p.penalty - cur_p.penalty) * 0.5
                     if delta < -1e-6 and (best is None or delta < best[0]):
                         best = (delta, r, p, placed[1])
+                if best is None and not self.own:  # shared fleet: same pattern, better vehicles
+                    placed = self._try_place(c, None, cur_p)
+                    if placed is not None and placed[0] - gain < -1e-6:
+                        best = (placed[0] - gain, None, cur_p, placed[1])
                 self.routes.update(saved)
                 if best is not None:
                     self._apply(rem)
                     self._apply(best[3])
-                    if best[1] != cur_r:
+                    if self.own and best[1] != cur_r:
                         self.stats["rep_moves"] += 1
                     else:
                         self.stats["pattern_moves"] += 1
-                    self.rep_of[c], self.pattern[c] = best[1], best[2]
-                    improved = True
+                    self._set(c, best[1], best[2])
+                    improved = any_move = True
             if not improved:
-                return
+                break
+        return any_move
 
-    def polish(self, deadline: float) -> None:
-        """Re-optimise every routed day with the routing engine, warm-started; keep if cheaper."""
-        keys = sorted(k for k, rt in self.routes.items() if len(rt.seq) > 2)
-        for i, k in enumerate(keys):
+    def lns(self, deadline: float, max_iters: int | None = None) -> int:
+        """Destroy and repair: remove a customer and some of its neighbours from all their days,
+        put them back one by one with the best pattern (and rep) by exact insertion, keep the
+        result if cheaper. Returns the number of accepted moves."""
+        inst = self.inst
+        partial = {u[0] for u in self.unplanned}
+        customers = [c for c in sorted(self.pattern) if c not in partial]
+        if len(customers) < 2:
+            return 0
+        arr = np.array(customers)
+        near = np.argsort(inst.dur_s[np.ix_(arr, arr)], axis=1, kind="stable")[:, 1:16]
+        pos = {c: i for i, c in enumerate(customers)}
+        rng = self.eng.rng
+        accepted = it = 0
+        while time.monotonic() < deadline and (max_iters is None or it < max_iters):
+            it += 1
+            seed = customers[int(rng.integers(len(customers)))]
+            k = int(rng.integers(1, min(12, len(customers) - 1) + 1))
+            pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 4]]
+            group = [seed] + [int(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
+            snap = (dict(self.routes), dict(self.at), dict(self.pattern), dict(self.rep_of),
+                    self.work.copy(), set(self.changed))
+            delta = 0.0
+            for c in group:
+                gain, rem = self._remove(c)
+                self._apply(rem)
+                delta -= gain
+            ok = True
+            for c in (group if rng.random() < 0.5 else group[::-1]):
+                cur_r = self.rep_of.get(c) if self.own else None
+                best = None
+                for r, p in self._alternatives(c, allow_rep_change=True):
+                    if self.own and r != cur_r and \
+                            self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
+                        continue
+                    placed = self._try_place(c, r, p)
+                    if placed is not None:
+                        score = placed[0] + p.penalty * 0.5
+                        if best is None or score < best[0]:
+                            best = (score, r, p, placed)
+                if best is None:
+                    ok = False
+                    break
+                self._apply(best[3][1])
+                self._set(c, best[1], best[2])
+                delta += best[3][0]
+            old_pen = sum(snap[2][c].penalty for c in group)
+            new_pen = sum(self.pattern[c].penalty for c in group)
+            if ok and delta + 0.5 * (new_pen - old_pen) < -1e-6:
+                accepted += 1
+                self.stats["lns_moves"] = self.stats.get("lns_moves", 0) + 1
+            else:
+                self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed = snap
+        return accepted
+
+    def polish(self, deadline: float) -> bool:
+        """Re-optimise the days changed since their last polish (all days the first time) with the
+        routing engine, warm-started; keep the result if cheaper. Returns True if any improved."""
+        if self.own:
+            groups = sorted(([k[0]], k[1]) for k, rt in self.routes.items()
+                            if len(rt.seq) > 2 and (k in self.changed or not self.stats["polished_once"]))
+        else:
+            days = sorted({d for (_r, d), rt in self.routes.items() if rt.seq and (
+                not self.stats["polished_once"] or any((v, d) in self.changed for v in self.eng.vehicles_on(d)))})
+            groups = [(self.eng.vehicles_on(d), d) for d in days]
+        self.stats["polished_once"] = 1
+        self.changed = set()
+        better = False
+        for i, (vehicles, d) in enumerate(groups):
             left = deadline - time.monotonic()
             if left <= 0:
-                return
-            budget = max(0.02, min(1.0, left / max(1, len(keys) - i))) if left != float("inf") else 1.0
-            rt = self.routes[k]
-            new, dropped = self.eng.route_day(k[0], list(rt.seq), guided=True, budget=budget, initial=rt.seq)
-            if not dropped and new is not None and new.cost < rt.cost - 1e-9:
-                self._apply({k: new})
+                break
+            budget = 1.0 if left == NEVER else max(0.02, min(1.0 if self.own else 30.0, left / max(1, len(groups) - i)))
+            old = {r: self.routes[(r, d)] for r in vehicles}
+            members = [c for r in vehicles for c in old[r].seq]
+            if not members:
+                continue
+            new, dropped = self.eng.route_day(vehicles, members, guided=True, budget=budget,
+                                              initial={r: old[r].seq for r in vehicles})
+            if not dropped and sum(rt.cost for rt in new.values()) < sum(rt.cost for rt in old.values()) - 1e-9:
+                self._apply({(r, d): new[r] for r in vehicles})
                 self.stats["polished"] += 1
+                better = True
+        self.changed = set()
+        return better

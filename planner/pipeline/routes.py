@@ -30,7 +30,11 @@ def route_cost(inst: PlanningInstance, r: int, seq: list[int], tl: Timeline) -> 
 
 
 def make_route(inst: PlanningInstance, r: int, seq: list[int]) -> DayRoute | None:
-    """Timeline and cost of visiting ``seq`` in order on rep ``r``'s day; None if infeasible."""
+    """Timeline and cost of visiting ``seq`` in order on rep ``r``'s day; None if infeasible
+    (times, lunch, visit cap or load capacity)."""
+    cap = inst.reps[r].capacity
+    if cap is not None and inst.demand is not None and int(inst.demand[seq].sum() if seq else 0) > cap:
+        return None
     tl = schedule_day([inst.visit(c, r) for c in seq], inst.reps[r].day, inst.dur_s)
     if tl is None:
         return None
@@ -44,6 +48,9 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     rd = inst.reps[r]
     seq = route.seq
     if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
+        return None
+    if rd.capacity is not None and inst.demand is not None and \
+            int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return None
     locs = np.array([rd.day.start_loc, *seq, rd.day.end_loc])
     a, b = locs[:-1], locs[1:]

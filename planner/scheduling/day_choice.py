@@ -26,13 +26,19 @@ FILL = 0.9             # plan days to at most 90% of their working time (estimat
 
 def choose_patterns(inst: PlanningInstance, r: int, customers: Sequence[int],
                     options: dict[int, list[Pattern]], fixed: dict[int, Pattern] | None = None,
-                    passes: int = 2) -> dict[int, Pattern]:
-    """Pick a pattern for each of rep ``r``'s ``customers`` among ``options[c]``."""
+                    passes: int = 2, fleet_size: int = 1) -> dict[int, Pattern]:
+    """Pick a pattern for each of rep ``r``'s ``customers`` among ``options[c]``.
+
+    ``fleet_size`` > 1: the days are shared by that many vehicles like rep ``r`` (a shared
+    fleet): capacities scale with it, and loads (demand) must fit the fleet's capacity.
+    """
     rd = inst.reps[r]
     home = inst.start_loc(r)
-    cap = rd.capacity_s * FILL
-    morning_cap = (min(NOON, rd.day.work_end) - rd.day.work_start) * FILL
-    afternoon_cap = (rd.day.work_end - max(NOON, rd.day.work_start)) * FILL
+    cap = rd.capacity_s * FILL * fleet_size
+    load_cap = rd.capacity * fleet_size * 0.97 if rd.capacity is not None and inst.demand is not None else None
+    demand = {d: 0 for d in rd.day_offsets}
+    morning_cap = (min(NOON, rd.day.work_end) - rd.day.work_start) * FILL * fleet_size
+    afternoon_cap = (rd.day.work_end - max(NOON, rd.day.work_start)) * FILL * fleet_size
     members: dict[int, list[int]] = {d: [] for d in rd.day_offsets}
     load = {d: 0.0 for d in rd.day_offsets}
     half = {d: [0.0, 0.0] for d in rd.day_offsets}
@@ -47,7 +53,7 @@ def choose_patterns(inst: PlanningInstance, r: int, customers: Sequence[int],
             side[c] = -1
     total = sum(len(options[c][0].days) * (inst.service_s[c] + 900) for c in customers if options[c])
     target = total / max(1, len(rd.day_offsets))
-    maxv = rd.day.max_visits
+    maxv = rd.day.max_visits * fleet_size if rd.day.max_visits is not None else None
     chosen: dict[int, Pattern] = {}
 
     def est(c: int, d: int) -> float:
@@ -64,6 +70,8 @@ def choose_patterns(inst: PlanningInstance, r: int, customers: Sequence[int],
                 members[d].remove(c)
                 inc = est(c, d) + inst.service_s[c]
             load[d] += sign * inc
+            if load_cap is not None:
+                demand[d] += sign * int(inst.demand[c])
             if side[c] >= 0:
                 half[d][side[c]] += sign * float(inst.service_s[c])
 
@@ -76,6 +84,8 @@ def choose_patterns(inst: PlanningInstance, r: int, customers: Sequence[int],
             if load[d] + inc > cap:
                 total_cost += HARD
             if maxv is not None and len(members[d]) + 1 > maxv:
+                total_cost += HARD
+            if load_cap is not None and demand[d] + inst.demand[c] > load_cap:
                 total_cost += HARD
             if side[c] == 0 and half[d][0] + inst.service_s[c] > morning_cap:
                 total_cost += HARD / 10

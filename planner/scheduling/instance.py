@@ -27,6 +27,12 @@ class RepData:
     day_offsets: tuple[int, ...]
     cost_per_km: float
     cost_per_second: float
+    capacity: int | None = None
+
+    @property
+    def day_offset_set(self) -> frozenset[int]:
+        """The rep's working day offsets, as a set."""
+        return frozenset(self.day_offsets)
 
     @property
     def capacity_s(self) -> int:
@@ -49,6 +55,8 @@ class PlanningInstance:
     pinned: tuple[int | None, ...]
     last_visit: tuple[int | None, ...] = ()
     priority: frozenset[int] = frozenset()
+    demand: np.ndarray | None = None
+    ownership: bool = True
 
     @property
     def n(self) -> int:
@@ -79,6 +87,10 @@ class PlanningInstance:
     def patterns(self, c: int, r: int) -> list[Pattern]:
         """Allowed visit-day patterns of customer ``c`` if rep ``r`` sees it (keeping the spacing
         after its last visit before the horizon, if known)."""
+        explicit = self.customers[c].allowed_days
+        if explicit is not None:
+            work = set(self.reps[r].day_offsets)
+            return [Pattern(tuple(p)) for p in explicit if set(p) <= work]
         pats = candidate_patterns(self.frequencies[c], self.start, self.weeks,
                                   self.reps[r].rep.workdays, self.customers[c].id)
         last = self.last_visit[c] if self.last_visit else None
@@ -130,7 +142,7 @@ def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarr
     rep_data = tuple(
         RepData(i, r, rep_day_spec(r, n + 2 * i, n + 2 * i + 1),
                 tuple(workday_offsets(start, 7 * weeks, r.workdays)),
-                r.cost_per_km, r.cost_per_hour / 3600.0)
+                r.cost_per_km, r.cost_per_hour / 3600.0, r.capacity)
         for i, r in enumerate(reps))
     return PlanningInstance(
         start=start, weeks=weeks, customers=tuple(customers), reps=rep_data,
@@ -141,4 +153,7 @@ def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarr
         last_visit=tuple((last_visits[c.id] - start).days if last_visits and c.id in last_visits
                          and last_visits[c.id] < start else None for c in customers),
         priority=frozenset(i for i, c in enumerate(customers) if c.id in set(priority)),
+        demand=np.array([c.demand for c in customers], dtype=np.int64),
+        ownership=region.ownership,
     )
+
