@@ -1,0 +1,71 @@
+"""PyVrpEngine on tiny problems, checked against hand-computed optima and against OR-Tools.
+
+Locations on a line, 1 km apart: depot at 0, visits at 1..4 km east.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.solver import pyvrp_engine
+from planner.solver.ortools_engine import OrToolsEngine
+from planner.solver.problem import BreakSpec, RoutingProblem, SearchOptions, VehicleSpec
+
+pytestmark = pytest.mark.skipif(not pyvrp_engine.available(), reason="pyvrp (extra 'fast') not installed")
+
+POS = np.arange(5)
+DIST = np.abs(POS[:, None] - POS[None, :]) * 1000
+DUR = np.abs(POS[:, None] - POS[None, :]) * 60
+DAY = ((0, 86_400),)
+
+
+def problem(vehicles=(VehicleSpec(0, 0, 0, 86_400),), windows=(DAY,) * 4, demand=None, penalty=None):
+    return RoutingProblem(distance=DIST, duration=DUR, visit_loc=(1, 2, 3, 4), service=(0,) * 4,
+                          start_windows=tuple(windows), vehicles=tuple(vehicles), demand=demand, penalty=penalty)
+
+
+def test_line_costs_eight_km():
+    sol = pyvrp_engine.PyVrpEngine().solve(problem(), SearchOptions(time_limit=0.3))
+    assert sorted(sol.routes[0]) == [0, 1, 2, 3]
+    assert sol.objective == 8000  # out to 4 km and back
+
+
+def test_capacity_splits_the_line_in_two_routes():
+    # capacity 2 of 4 unit demands: two routes; best = {1,2 km} (4 km) + {3,4 km} (8 km) = 12 km
+    veh = VehicleSpec(0, 0, 0, 86_400, capacity=2)
+    sol = pyvrp_engine.PyVrpEngine().solve(problem(vehicles=(veh, veh), demand=(1, 1, 1, 1)),
+                                           SearchOptions(time_limit=0.3))
+    assert sorted(sorted(r) for r in sol.routes) == [[0, 1], [2, 3]]
+    assert sol.objective == 12_000
+
+
+def test_impossible_optional_visit_is_dropped():
+    # the 4 km visit must start by 100 s but takes 240 s to reach: dropped at its penalty
+    wins = (DAY, DAY, DAY, ((0, 100),))
+    sol = pyvrp_engine.PyVrpEngine().solve(problem(windows=wins, penalty=(10**6,) * 4),
+                                           SearchOptions(time_limit=0.3))
+    assert sol.dropped == (3,)
+    assert sorted(sol.routes[0]) == [0, 1, 2]
+
+
+def test_supports_refuses_breaks_and_several_windows():
+    with_break = problem(vehicles=(VehicleSpec(0, 0, 0, 86_400, brk=BreakSpec(3600, 40000, 45000)),))
+    two_windows = problem(windows=(((0, 100), (200, 300)),) + (DAY,) * 3)
+    assert not pyvrp_engine.supports(with_break)
+    assert not pyvrp_engine.supports(two_windows)
+    assert pyvrp_engine.supports(problem())
+    with pytest.raises(ValueError):
+        pyvrp_engine.PyVrpEngine().solve(with_break, SearchOptions())
+
+
+def test_same_answer_as_ortools_on_a_random_cvrp():
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0, 10_000, (21, 2))
+    d = np.rint(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    veh = VehicleSpec(20, 20, 0, 10**7, capacity=5)
+    p = RoutingProblem(distance=d, duration=d, visit_loc=tuple(range(20)), service=(0,) * 20,
+                       start_windows=(((0, 10**7),),) * 20, vehicles=(veh,) * 5, demand=(1,) * 20)
+    ours = pyvrp_engine.PyVrpEngine().solve(p, SearchOptions(time_limit=1.0, seed=1))
+    ref = OrToolsEngine().solve(p, SearchOptions(time_limit=2.0, guided=True))
+    assert ours.dropped == () and all(len(r) <= 5 for r in ours.routes)
+    assert ours.objective <= ref.objective * 1.02
