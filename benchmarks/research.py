@@ -51,12 +51,13 @@ def pyvrp_vrptw(instance: Path, time_limit: float, seed: int, sol: Path) -> floa
     nodes = [inst.depot, *inst.customers]
     s = 1000
     m = pyvrp.Model()
-    depot = m.add_depot(x=nodes[0].x, y=nodes[0].y, tw_early=int(nodes[0].ready * s), tw_late=int(nodes[0].due * s))
+    locs = [m.add_location(x=n.x, y=n.y) for n in nodes]
+    depot = m.add_depot(locs[0], tw_early=int(nodes[0].ready * s), tw_late=int(nodes[0].due * s))
     m.add_vehicle_type(num_available=inst.vehicles, capacity=int(inst.capacity), start_depot=depot, end_depot=depot,
                        tw_early=int(nodes[0].ready * s), tw_late=int(nodes[0].due * s))
-    clients = [m.add_client(x=c.x, y=c.y, delivery=int(c.demand), service_duration=int(c.service * s),
-                            tw_early=int(c.ready * s), tw_late=int(c.due * s)) for c in inst.customers]
-    locs = [depot, *clients]
+    for loc, c in zip(locs[1:], inst.customers):
+        m.add_client(loc, delivery=int(c.demand), service_duration=int(c.service * s),
+                     tw_early=int(c.ready * s), tw_late=int(c.due * s))
     for i, a in enumerate(nodes):
         for j, b in enumerate(nodes):
             if i != j:
