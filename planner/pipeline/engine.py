@@ -237,10 +237,10 @@ class Engine:
             rounds = 0
             while rounds < (3 if self.deterministic else 1000):
                 rounds += 1
-                lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.1 * self.time_limit))
+                lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.08 * self.time_limit))
                 state.lns(deadline=lns_end, max_iters=300 if self.deterministic else None)
                 self.progress("polish", 0.93)
-                state.polish(deadline=self._deadline(0.97))
+                state.polish(deadline=min(self._deadline(0.97), time.monotonic() + max(0.5, 0.06 * self.time_limit)))
                 if time.monotonic() > self._deadline(0.9):
                     break
         state.reinsert_unplanned()
