@@ -43,7 +43,7 @@ def choose_patterns(inst: PlanningInstance, r: int, customers: Sequence[int],
     load = {d: 0.0 for d in rd.day_offsets}
     half = {d: [0.0, 0.0] for d in rd.day_offsets}
     side = {}
-    for c in customers:
+    for c in {*customers, *(fixed or {})}:
         wins = inst.start_windows(c, r)
         if wins and wins[-1][1] + inst.service_s[c] <= NOON:
             side[c] = 0
