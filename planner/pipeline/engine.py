@@ -213,7 +213,7 @@ class Engine:
                 members.setdefault(d, {}).setdefault(owner, []).append(c)
         routes: dict[Key, DayRoute] = {}
         dropped: list[tuple[int, int]] = []
-        share = 0.3 if inst.ownership else 0.45
+        share = 0.3 if inst.ownership else (0.45 if len(groups) == 1 else 0.15)
         busy = sum(1 for vehicles, d in groups
                    if members.get(d, {}).get(vehicles[0] if inst.ownership else -1))
         per_group = max(0.05, share * self.time_limit / max(1, busy))
@@ -226,21 +226,24 @@ class Engine:
             if i % 10 == 0:
                 self.progress("routing", 0.10 + 0.35 * i / max(1, len(groups)))
         state = _State(self, options, eligible, rep_of, pattern, routes)
+        if not inst.ownership:  # days were routed with guided search already: polish only what changes
+            state.stats["polished_once"] = 1
         self.progress("repair", 0.45)
         state.repair(dropped)
         if self.do_improve:
             self.progress("improvement", 0.55)
             state.improve(deadline=self._deadline(0.7 if inst.ownership else 0.55))
             self.progress("polish", 0.7)
-            state.polish(deadline=self._deadline(0.8 if inst.ownership else 0.65))
+            state.polish(deadline=self._deadline(0.8) if inst.ownership else
+                         min(self._deadline(0.97), time.monotonic() + 0.1 * self.time_limit))
             # destroy and repair over days while time remains, re-routing what changed
             rounds = 0
             while rounds < (3 if self.deterministic else 1000):
                 rounds += 1
-                lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.08 * self.time_limit))
+                lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.12 * self.time_limit))
                 state.lns(deadline=lns_end, max_iters=300 if self.deterministic else None)
                 self.progress("polish", 0.93)
-                state.polish(deadline=min(self._deadline(0.97), time.monotonic() + max(0.5, 0.06 * self.time_limit)))
+                state.polish(deadline=min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
                 if time.monotonic() > self._deadline(0.9):
                     break
         state.reinsert_unplanned()
@@ -273,6 +276,8 @@ class _State:
         self.work = np.zeros(len(self.inst.reps))
         for (r, _d), rt in self.routes.items():
             self.work[r] += self._span(rt)
+        self.total = sum(rt.cost for rt in self.routes.values())
+        self._ins_cache: dict[tuple, tuple] = {}
         cap = np.array([r.capacity_s * len(r.day_offsets) for r in self.inst.reps], dtype=float)
         self.target = self.work.sum() * cap / max(cap.sum(), 1.0)
 
@@ -291,7 +296,13 @@ class _State:
             rt = self.routes.get((v, d))
             if rt is None:
                 continue
-            ins = best_insertion(self.inst, v, rt, c, tries=tries)
+            key = (c, v, d, tries)
+            hit = self._ins_cache.get(key)
+            if hit is not None and hit[0] is rt:  # the route has not changed since
+                ins = hit[1]
+            else:
+                ins = best_insertion(self.inst, v, rt, c, tries=tries)
+                self._ins_cache[key] = (rt, ins)
             if ins is not None and (best is None or ins[0] < best[0]):
                 best = (ins[0], (v, d), ins[1])
             if r is None and not rt.seq:
@@ -326,6 +337,7 @@ class _State:
             old = self.routes[k]
             r, d = k
             self.work[r] += self._span(rt) - self._span(old)
+            self.total += rt.cost - old.cost
             for x in old.seq:
                 if self.at.get((x, d)) == r:
                     del self.at[(x, d)]
@@ -503,10 +515,23 @@ class _State:
                 break
         return any_move
 
+    def _snapshot(self) -> tuple:
+        return (dict(self.routes), dict(self.at), dict(self.pattern), dict(self.rep_of), self.work.copy(),
+                set(self.changed), self.total)
+
+    def _restore(self, snap: tuple) -> None:
+        (self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed, self.total) = (
+            dict(snap[0]), dict(snap[1]), dict(snap[2]), dict(snap[3]), snap[4].copy(), set(snap[5]), snap[6])
+
+    def _penalties(self) -> float:
+        return 0.5 * sum(p.penalty for p in self.pattern.values())
+
     def lns(self, deadline: float, max_iters: int | None = None) -> int:
         """Destroy and repair: remove a customer and some of its neighbours from all their days,
-        put them back one by one with the best pattern (and rep) by exact insertion, keep the
-        result if cheaper. Returns the number of accepted moves."""
+        put them back one by one with the best pattern (and rep) by exact insertion, highest
+        regret first. Record-to-record acceptance (a slightly worse state is kept while it stays
+        within a shrinking threshold of the best); the best state found is restored at the end.
+        Returns the number of improvements of the best."""
         inst = self.inst
         partial = {u[0] for u in self.unplanned}
         customers = [c for c in sorted(self.pattern) if c not in partial]
@@ -516,47 +541,69 @@ class _State:
         near = np.argsort(inst.dur_s[np.ix_(arr, arr)], axis=1, kind="stable")[:, 1:16]
         pos = {c: i for i, c in enumerate(customers)}
         rng = self.eng.rng
-        accepted = it = 0
+        best_val = self.total + self._penalties()
+        best_snap = self._snapshot()
+        start = time.monotonic()
+        span = max(1e-3, deadline - start) if deadline != NEVER else None
+        improved = it = 0
         while time.monotonic() < deadline and (max_iters is None or it < max_iters):
             it += 1
+            frac = (time.monotonic() - start) / span if span else it / max(1, max_iters or 1)
+            threshold = 0.005 * max(0.0, 1.0 - frac)  # 0.5% of the best at first, then 0
             seed = customers[int(rng.integers(len(customers)))]
             k = int(rng.integers(1, min(12, len(customers) - 1) + 1))
-            pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 4]]
+            pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 4] if customers[j] != seed]
             group = [seed] + [int(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
-            snap = (dict(self.routes), dict(self.at), dict(self.pattern), dict(self.rep_of),
-                    self.work.copy(), set(self.changed))
-            delta = 0.0
+            group = list(dict.fromkeys(group))  # ties in distance can list a customer twice
+            snap = self._snapshot()
             for c in group:
-                gain, rem = self._remove(c)
+                _gain, rem = self._remove(c)
                 self._apply(rem)
-                delta -= gain
-            ok = True
-            for c in (group if rng.random() < 0.5 else group[::-1]):
-                cur_r = self.rep_of.get(c) if self.own else None
-                best = None
-                for r, p in self._alternatives(c, allow_rep_change=True):
-                    if self.own and r != cur_r and \
-                            self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
-                        continue
-                    placed = self._try_place(c, r, p)
-                    if placed is not None:
-                        score = placed[0] + p.penalty * 0.5
-                        if best is None or score < best[0]:
-                            best = (score, r, p, placed)
-                if best is None:
-                    ok = False
-                    break
-                self._apply(best[3][1])
-                self._set(c, best[1], best[2])
-                delta += best[3][0]
-            old_pen = sum(snap[2][c].penalty for c in group)
-            new_pen = sum(self.pattern[c].penalty for c in group)
-            if ok and delta + 0.5 * (new_pen - old_pen) < -1e-6:
-                accepted += 1
+            ok = self._reinsert(group)
+            val = self.total + self._penalties()
+            if ok and val < best_val - 1e-6:
+                best_val, best_snap = val, self._snapshot()
+                improved += 1
                 self.stats["lns_moves"] = self.stats.get("lns_moves", 0) + 1
-            else:
-                self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed = snap
-        return accepted
+            elif not ok or val > best_val * (1 + threshold) + 1e-9:
+                self._restore(snap)
+        self._restore(best_snap)
+        self.stats["lns_iterations"] = self.stats.get("lns_iterations", 0) + it
+        return improved
+
+    def _options_for(self, c: int) -> list[tuple]:
+        """Feasible placements of removed customer ``c``: (score, rep, pattern, new routes), best first."""
+        inst = self.inst
+        cur_r = self.rep_of.get(c) if self.own else None
+        opts = []
+        for r, p in self._alternatives(c, allow_rep_change=True):
+            if self.own and r != cur_r and \
+                    self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
+                continue
+            placed = self._try_place(c, r, p)
+            if placed is not None:
+                opts.append((placed[0] + p.penalty * 0.5, r, p, placed[1]))
+        opts.sort(key=lambda o: o[0])
+        return opts
+
+    def _reinsert(self, group: list[int]) -> bool:
+        """Put removed customers back, the one with the largest regret (second-best minus best
+        placement, measured before any is placed) first, each at its best placement at its turn.
+        False if one cannot be placed."""
+        regret = {}
+        for c in group:
+            opts = self._options_for(c)
+            if not opts:
+                return False
+            regret[c] = (opts[1][0] - opts[0][0]) if len(opts) > 1 else 1e12
+        for c in sorted(group, key=lambda c: -regret[c]):
+            opts = self._options_for(c)
+            if not opts:
+                return False
+            _score, r, p, new = opts[0]
+            self._apply(new)
+            self._set(c, r, p)
+        return True
 
     def polish(self, deadline: float) -> bool:
         """Re-optimise the days changed since their last polish (all days the first time) with the

@@ -7,7 +7,7 @@ Times are seconds after midnight. Nothing here changes after construction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Collection, Mapping, Sequence
 
 import numpy as np
@@ -57,6 +57,7 @@ class PlanningInstance:
     priority: frozenset[int] = frozenset()
     demand: np.ndarray | None = None
     ownership: bool = True
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -81,8 +82,11 @@ class PlanningInstance:
         return _start_windows(self.customers[c], self.reps[r].day, int(self.service_s[c]))
 
     def visit(self, c: int, r: int) -> VisitSpec:
-        """Customer ``c`` as a visit on rep ``r``'s day."""
-        return VisitSpec(c, int(self.service_s[c]), self.start_windows(c, r))
+        """Customer ``c`` as a visit on rep ``r``'s day (memoised: the instance never changes)."""
+        v = self._memo.get((c, r))
+        if v is None:
+            v = self._memo[(c, r)] = VisitSpec(c, int(self.service_s[c]), self.start_windows(c, r))
+        return v
 
     def patterns(self, c: int, r: int) -> list[Pattern]:
         """Allowed visit-day patterns of customer ``c`` if rep ``r`` sees it (keeping the spacing
