@@ -252,5 +252,9 @@ def _register_bench() -> None:
 
 _register_bench()
 
+from planner.api.cli import auth_app, serve  # noqa: E402  (HTTP API: `planner serve`, `planner auth`)
+app.add_typer(auth_app, name="auth")
+app.command("serve")(serve)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

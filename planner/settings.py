@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     geocode_cache: Path = Path(".planner-geocode-cache.sqlite")
     geocoder: str = "nominatim"
     geocoder_user_agent: str = "field-visit-planner"
+    # HTTP API (`planner serve`)
+    job_workers: int = 1          # plans solved at the same time, each in its own process
+    map_assets: str = "local"     # Leaflet JS/CSS of served maps: "local" (bundled) or "cdn"
+    max_time_limit: float = 3600.0  # the longest search a POST /plans may ask for (seconds)
 
 
 def get_settings() -> Settings:

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Double, ForeignKey, Index, Integer, MetaData,
-                        String, Text)
+                        String, Text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -43,6 +43,8 @@ class CustomerRow(Base):
     opening: Mapped[str] = mapped_column(String(255), default="")
     rep_id: Mapped[str | None] = mapped_column(String(64), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -66,6 +68,8 @@ class RepRow(Base):
     lunch_minutes: Mapped[int | None] = mapped_column(Integer)
     lunch_earliest: Mapped[int | None] = mapped_column(Integer)
     lunch_latest: Mapped[int | None] = mapped_column(Integer)
+    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -152,3 +156,84 @@ class PlanAssignmentRow(Base):
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     rep_id: Mapped[str | None] = mapped_column(String(64))
     pattern: Mapped[str | None] = mapped_column(Text)
+
+
+# ----------------------------------------------------------------------------------------------
+# HTTP API (migration 0002): keys, plan jobs, visit records, rendered maps
+# ----------------------------------------------------------------------------------------------
+class ApiKeyRow(Base):
+    """An API key: only a SHA-256 hash of the key is stored (the key is shown once).
+
+    ``key_id`` is the public part of the key (``fvp_<key_id>_<secret>``), used to find the row;
+    the hash of the whole key is then compared in constant time. ``role``: crm, manager or rep
+    (``rep_id`` set for rep keys). A revoked key keeps its row with ``revoked_at`` set.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    rep_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class JobRow(Base):
+    """A background job (planning): status queued|running|done|failed, progress 0-1.
+
+    ``params`` are the request (start, weeks, time_limit, seed, rep_ids, region); ``info`` what
+    the run used and found (priority customers, solve seconds...). ``plan_id`` is set, in the
+    same transaction that stores the plan, when the job is done.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="plan")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[float] = mapped_column(Double, default=0.0)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class VisitRow(Base):
+    """A visit record card: who saw whom when, the outcome (done, absent, rescheduled), notes
+    and the next action. Missed visits (absent, rescheduled) are frequency debt for the next plan."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    rep_id: Mapped[str] = mapped_column(String(64), index=True)
+    plan_id: Mapped[str | None] = mapped_column(String(32))
+    visited_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str | None] = mapped_column(Text)
+    next_action: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class MapCacheRow(Base):
+    """A rendered map page (HTML) of a plan, kept so that tablets reopening a day are fast.
+
+    Purged whenever customers, reps or the plan change (a deleted customer must vanish from
+    every map)."""
+
+    __tablename__ = "map_cache"
+
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -45,7 +45,7 @@ def customer_to_row(c: Customer, now: dt.datetime | None = None) -> dict[str, An
         "id": c.id, "name": c.name, "address": c.address, "lat": c.location.lat, "lon": c.location.lon,
         "grade": c.grade, "frequency": str(c.frequency) if c.frequency is not None else None,
         "visit_minutes": c.visit_minutes, "opening": format_windows(c.opening), "rep_id": c.rep_id,
-        "active": c.active, "updated_at": now or dt.datetime.now(),
+        "active": c.active, "region": c.region, "phone": c.phone, "updated_at": now or dt.datetime.now(),
     }
 
 
@@ -55,7 +55,8 @@ def row_to_customer(r: CustomerRow) -> Customer:
         id=r.id, name=r.name, location=Location(r.lat, r.lon), grade=r.grade,
         frequency=Frequency.parse(r.frequency) if r.frequency else None,
         visit_minutes=r.visit_minutes, opening=parse_windows(r.opening), rep_id=r.rep_id,
-        active=bool(r.active), address=r.address)
+        active=bool(r.active), address=r.address, region=r.region,
+        phone=r.phone)
 
 
 def rep_to_row(p: Rep, now: dt.datetime | None = None) -> dict[str, Any]:

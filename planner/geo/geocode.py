@@ -78,6 +78,15 @@ class GeocodeCache:
              1 if location else 0, query, dt.datetime.now().isoformat(timespec="seconds")))
         db.commit()
 
+    def forget(self, address: str) -> int:
+        """Remove the cached answer for ``address`` (e.g. its customer asked to be erased)."""
+        if not self.path.exists():
+            return 0
+        db = self._db()
+        n = db.execute("DELETE FROM geocode WHERE key = ?", (normalize_address(address),)).rowcount
+        db.commit()
+        return n
+
     def __len__(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM geocode").fetchone()[0]
 

@@ -16,7 +16,8 @@ from planner.io.errors import HEADER_ROW, ImportResult, RowError
 from planner.io.tables import read_table
 
 REQUIRED_COLUMNS = ("id", "name", "grade")
-OPTIONAL_COLUMNS = ("address", "lat", "lon", "frequency", "visit_minutes", "open", "rep_id", "active")
+OPTIONAL_COLUMNS = ("address", "lat", "lon", "frequency", "visit_minutes", "open", "rep_id", "active", "region",
+                    "phone")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 
@@ -58,6 +59,8 @@ def parse_customers(path: str | Path, policy: VisitPolicy, geocoder: Any = None,
         rep_id = r.text("rep_id")
         active = r.boolean("active", default=True)
         address = r.text("address")
+        region = r.text("region")
+        phone = r.text("phone")
         lat, lon = r.number("lat", -90, 90), r.number("lon", -180, 180)
         lat_given, lon_given = bool(r.raw("lat")), bool(r.raw("lon"))
         location = None
@@ -84,7 +87,8 @@ def parse_customers(path: str | Path, policy: VisitPolicy, geocoder: Any = None,
         try:
             items.append(Customer(id=cid, name=name, location=location, grade=grade,
                                   frequency=frequency, visit_minutes=visit_minutes,
-                                  opening=opening, rep_id=rep_id, active=active, address=address))
+                                  opening=opening, rep_id=rep_id, active=active, address=address,
+                                  region=region, phone=phone))
         except DomainError as e:  # pragma: no cover - every rule is checked cell by cell above
             r.fail("id", f"is not a valid customer: {e}")
     errors.sort(key=lambda e: (e.row, _col_order(e.column)))
