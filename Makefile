@@ -18,6 +18,7 @@ demo: install
 
 test: $(BIN)/python
 	$(PIP) install -q -e '.[test]'
+	scripts/fetch_leaflet.sh
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -54,8 +54,13 @@ def use_local_assets(m: folium.Map, root_path: str = "") -> None:
     m.default_css = [("leaflet_css", f"{base}/leaflet.css")]
 
 
+def local_assets_present() -> bool:
+    """True if Leaflet was fetched into the package (``scripts/fetch_leaflet.sh``)."""
+    return (STATIC_DIR / "leaflet" / "leaflet.js").is_file()
+
+
 def _render(m: folium.Map, assets: str, root_path: str) -> str:
-    if assets != "cdn":
+    if assets != "cdn" and local_assets_present():
         use_local_assets(m, root_path)
     return m.get_root().render()
 

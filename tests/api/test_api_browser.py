@@ -14,12 +14,18 @@ import pytest
 
 from tests.api.conftest import a_route
 
+from planner.api.pages import local_assets_present
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed "
-                                "(apt-get install chromium; .ci/run does)")
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed "
+                       "(apt-get install chromium; .ci/run does)"),
+    pytest.mark.skipif(not local_assets_present(), reason="Leaflet is not fetched (scripts/fetch_leaflet.sh, "
+                       "run by `make test`): offline, map pages cannot load it from the CDN"),
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
