@@ -42,6 +42,8 @@ Key = tuple[int, int]
 DROP_PENALTY = 10 ** 11
 COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km * 100 per metre)
 NEVER = float("inf")
+THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the best at first
+ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
 
 
 @dataclass
@@ -238,14 +240,17 @@ class Engine:
                          min(self._deadline(0.97), time.monotonic() + 0.1 * self.time_limit))
             # destroy and repair over days while time remains, re-routing what changed
             rounds = 0
+            schedule = (time.monotonic(), self._deadline(0.92))
             while rounds < (3 if self.deterministic else 1000):
                 rounds += 1
                 lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.12 * self.time_limit))
-                state.lns(deadline=lns_end, max_iters=300 if self.deterministic else None)
+                state.lns(deadline=lns_end, max_iters=300 if self.deterministic else None, schedule=schedule)
                 self.progress("polish", 0.93)
                 state.polish(deadline=min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
+                state._note_best()
                 if time.monotonic() > self._deadline(0.9):
                     break
+            state.restore_best()
         state.reinsert_unplanned()
         unplanned.extend(state.unplanned)
         self.progress("done", 1.0)
@@ -278,6 +283,8 @@ class _State:
             self.work[r] += self._span(rt)
         self.total = sum(rt.cost for rt in self.routes.values())
         self._ins_cache: dict[tuple, tuple] = {}
+        self._near = None
+        self.best: tuple[float, tuple] | None = None
         cap = np.array([r.capacity_s * len(r.day_offsets) for r in self.inst.reps], dtype=float)
         self.target = self.work.sum() * cap / max(cap.sum(), 1.0)
 
@@ -526,34 +533,62 @@ class _State:
     def _penalties(self) -> float:
         return 0.5 * sum(p.penalty for p in self.pattern.values())
 
-    def lns(self, deadline: float, max_iters: int | None = None) -> int:
+    def _note_best(self) -> bool:
+        """Remember the current state if it is the best so far; True if it is."""
+        val = self.total + self._penalties()
+        if self.best is None or val < self.best[0] - 1e-6:
+            self.best = (val, self._snapshot())
+            return True
+        return False
+
+    def restore_best(self) -> None:
+        """Go back to the best state seen by destroy-and-repair and polish."""
+        if self.best is not None:
+            self._note_best()
+            self._restore(self.best[1])
+
+    def lns(self, deadline: float, max_iters: int | None = None,
+            schedule: tuple[float, float] | None = None) -> int:
         """Destroy and repair: remove a customer and some of its neighbours from all their days,
-        put them back one by one with the best pattern (and rep) by exact insertion, highest
-        regret first. Record-to-record acceptance (a slightly worse state is kept while it stays
-        within a shrinking threshold of the best); the best state found is restored at the end.
-        Returns the number of improvements of the best."""
+        put them back with the best pattern (and rep) by exact insertion, highest regret first.
+        Record-to-record acceptance: a worse state is kept while it stays within a threshold of
+        the best, the threshold shrinking to 0 over ``schedule`` (start, end) — the whole
+        destroy-and-repair phase, which may span several calls. :meth:`restore_best` returns to
+        the best state seen. Returns the number of improvements of the best."""
         inst = self.inst
         partial = {u[0] for u in self.unplanned}
         customers = [c for c in sorted(self.pattern) if c not in partial]
         if len(customers) < 2:
             return 0
-        arr = np.array(customers)
-        near = np.argsort(inst.dur_s[np.ix_(arr, arr)], axis=1, kind="stable")[:, 1:16]
-        pos = {c: i for i, c in enumerate(customers)}
+        if self._near is None or self._near[0] != customers:
+            arr = np.array(customers)
+            self._near = (customers, np.argsort(inst.dur_s[np.ix_(arr, arr)], axis=1, kind="stable")[:, :17],
+                          {c: i for i, c in enumerate(customers)})
+        _, near, pos = self._near
         rng = self.eng.rng
-        best_val = self.total + self._penalties()
-        best_snap = self._snapshot()
-        start = time.monotonic()
-        span = max(1e-3, deadline - start) if deadline != NEVER else None
+        self._note_best()
+        t_start, t_end = schedule or (time.monotonic(), deadline)
         improved = it = 0
+        busy = sorted(k for k, rt in self.routes.items() if rt.seq)
         while time.monotonic() < deadline and (max_iters is None or it < max_iters):
             it += 1
-            frac = (time.monotonic() - start) / span if span else it / max(1, max_iters or 1)
-            threshold = 0.005 * max(0.0, 1.0 - frac)  # 0.5% of the best at first, then 0
-            seed = customers[int(rng.integers(len(customers)))]
-            k = int(rng.integers(1, min(12, len(customers) - 1) + 1))
-            pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 4] if customers[j] != seed]
-            group = [seed] + [int(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
+            if it % 50 == 0:
+                busy = sorted(k for k, rt in self.routes.items() if rt.seq)
+            if max_iters is not None and deadline == NEVER:
+                frac = it / max_iters
+            else:
+                frac = min(1.0, (time.monotonic() - t_start) / max(1e-3, t_end - t_start))
+            threshold = THRESHOLD * (1.0 - frac)
+            if rng.random() < ROUTE_DESTROY and busy:  # a whole route: lets a cluster change day
+                key = busy[int(rng.integers(len(busy)))]
+                group = [c for c in self.routes[key].seq if c in pos][:25]
+                if not group:
+                    continue
+            else:  # a customer and some of its neighbours
+                seed = customers[int(rng.integers(len(customers)))]
+                k = int(rng.integers(1, min(12, len(customers) - 1) + 1))
+                pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 5] if customers[j] != seed]
+                group = [seed] + [int(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
             group = list(dict.fromkeys(group))  # ties in distance can list a customer twice
             snap = self._snapshot()
             for c in group:
@@ -561,13 +596,11 @@ class _State:
                 self._apply(rem)
             ok = self._reinsert(group)
             val = self.total + self._penalties()
-            if ok and val < best_val - 1e-6:
-                best_val, best_snap = val, self._snapshot()
+            if ok and self._note_best():
                 improved += 1
                 self.stats["lns_moves"] = self.stats.get("lns_moves", 0) + 1
-            elif not ok or val > best_val * (1 + threshold) + 1e-9:
+            elif not ok or val > self.best[0] * (1 + threshold) + 1e-9:
                 self._restore(snap)
-        self._restore(best_snap)
         self.stats["lns_iterations"] = self.stats.get("lns_iterations", 0) + it
         return improved
 
