@@ -89,7 +89,7 @@ def main() -> None:
             base, long = one(case, a.time_limit, baseline=True), one(case, 10 * a.time_limit)
             extra.append((case, row, base, long))
     if extra:
-        print(f"\ncost and km/visit against the two-phase baseline (same time) and against 10x the time")
+        print("\ncost and km/visit against the two-phase baseline (same time) and against 10x the time")
         print(f"{'case':>8} | {'cost':>10} | {'baseline':>10} | {'saved %':>7} | {'10x cost':>10} | "
               f"{'gap to 10x %':>12} | {'km/v':>6} | {'km/v base':>9} | {'km/v 10x':>8} | compl. base/ours/10x")
         for case, row, base, long in extra:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
-from planner.domain import Customer, Plan, Region, Rep, Route
+from planner.domain import Customer, Plan, Region, Rep
 
 TOL = dt.timedelta(seconds=1)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 
 from planner.scheduling.instance import PlanningInstance
 from planner.scheduling.patterns import Pattern

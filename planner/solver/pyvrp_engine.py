@@ -103,7 +103,7 @@ class PyVrpEngine:
         data = pyvrp.ProblemData([pyvrp.Location(0, 0) for _ in locs], clients, depots, vtypes, [dist], [dur])
         initial = None
         if options.initial_routes:
-            routes, used = [], [0] * len(types)
+            routes = []
             for v, seq in enumerate(options.initial_routes):
                 if seq:
                     routes.append(pyvrp.Route(data, list(seq), type_of[v]))

@@ -6,7 +6,6 @@ road km and k x 173.464 s from home at (0, 0). Plans start on Monday 2026-11-30.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pytest
 

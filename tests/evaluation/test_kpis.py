@@ -1,7 +1,6 @@
 """plan_kpis / rep_kpis / route_kpis on a hand plan: every figure is read off the routes."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 

@@ -1,10 +1,10 @@
 """choose_patterns: spread days, the preferred 2/week spacing, balanced (not overfilled) days."""
 from __future__ import annotations
 
-from planner.domain import Customer, Frequency, Location, Region, Rep
+from planner.domain import Customer, Location, Region, Rep
 from planner.scheduling.day_choice import choose_patterns
 
-from .helpers import MON, make_instance
+from .helpers import make_instance
 
 
 def cust(cid, lon, grade="A", **kw):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from planner.domain import Frequency
 from planner.scheduling.patterns import (Pattern, candidate_patterns, continue_from, due_phase,
