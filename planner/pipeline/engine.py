@@ -28,7 +28,7 @@ import numpy as np
 
 from planner.domain import (REASON_BAD_FREQUENCY, REASON_CAPACITY, REASON_NO_WINDOW,
                             REASON_PINNED_REP_MISSING, REASON_UNREACHABLE)
-from planner.pipeline.routes import DayRoute, best_insertion, make_route, removal
+from planner.pipeline.routes import DayRoute, best_insertion, insertion_estimate, make_route, removal
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.instance import PlanningInstance
 from planner.scheduling.patterns import Pattern
@@ -44,6 +44,7 @@ COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km *
 NEVER = float("inf")
 THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the best at first
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
+EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
 
 
 @dataclass
@@ -236,7 +237,7 @@ class Engine:
             self.progress("improvement", 0.55)
             state.improve(deadline=self._deadline(0.7 if inst.ownership else 0.55))
             self.progress("polish", 0.7)
-            state.polish(deadline=self._deadline(0.8) if inst.ownership else
+            state.polish(deadline=self._deadline(0.8) if inst.ownership or self.deterministic else
                          min(self._deadline(0.97), time.monotonic() + 0.1 * self.time_limit))
             # destroy and repair over days while time remains, re-routing what changed
             rounds = 0
@@ -244,9 +245,12 @@ class Engine:
             while rounds < (3 if self.deterministic else 1000):
                 rounds += 1
                 lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.12 * self.time_limit))
-                state.lns(deadline=lns_end, max_iters=300 if self.deterministic else None, schedule=schedule)
+                state.lns(deadline=NEVER if self.deterministic else lns_end,
+                          max_iters=max(50, int(20 * self.time_limit)) if self.deterministic else None,
+                          schedule=schedule)
                 self.progress("polish", 0.93)
-                state.polish(deadline=min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
+                state.polish(deadline=NEVER if self.deterministic else
+                             min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
                 state._note_best()
                 if time.monotonic() > self._deadline(0.9):
                     break
@@ -283,6 +287,7 @@ class _State:
             self.work[r] += self._span(rt)
         self.total = sum(rt.cost for rt in self.routes.values())
         self._ins_cache: dict[tuple, tuple] = {}
+        self._est_cache: dict[tuple, tuple] = {}
         self._near = None
         self.best: tuple[float, tuple] | None = None
         cap = np.array([r.capacity_s * len(r.day_offsets) for r in self.inst.reps], dtype=float)
@@ -315,6 +320,38 @@ class _State:
             if r is None and not rt.seq:
                 break  # empty vehicles of a day are alike: trying one is enough
         return best
+
+    def _estimate(self, c: int, r: int | None, p: Pattern) -> float:
+        """Quick estimate of :meth:`_try_place`'s cost (detours only, no timeline)."""
+        total = 0.0
+        for d in p.days:
+            best = float("inf")
+            for v in ([r] if r is not None else self.eng.vehicles_on(d)):
+                rt = self.routes.get((v, d))
+                if rt is None:
+                    continue
+                key = (c, v, d)
+                hit = self._est_cache.get(key)
+                if hit is not None and hit[0] is rt:
+                    e = hit[1]
+                else:
+                    e = insertion_estimate(self.inst, v, rt, c)
+                    self._est_cache[key] = (rt, e)
+                best = min(best, e)
+                if r is None and not rt.seq:
+                    break
+            total += best
+            if total == float("inf"):
+                break
+        return total
+
+    def _candidates(self, c: int, allow_rep_change: bool, keep: int = EXACT_CANDIDATES):
+        """The ``keep`` most promising (rep, pattern) alternatives of ``c`` by estimate."""
+        alts = list(self._alternatives(c, allow_rep_change))
+        if len(alts) <= keep:
+            return alts
+        scored = sorted(((self._estimate(c, r, p) + p.penalty * 0.5, i) for i, (r, p) in enumerate(alts)))
+        return [alts[i] for e, i in scored[:keep] if e < float("inf")] or [alts[scored[0][1]]]
 
     def _try_place(self, c: int, r: int | None, p: Pattern) -> tuple[float, dict] | None:
         """Exact cost of inserting ``c`` on every day of ``p`` (rep ``r``, or any vehicle if None).
@@ -493,7 +530,7 @@ class _State:
                 saved = {k: self.routes[k] for k in rem}
                 self.routes.update(rem)
                 best = None
-                for r, p in self._alternatives(c, allow_rep_change=True):
+                for r, p in self._candidates(c, allow_rep_change=True):
                     if r == cur_r and p == cur_p:
                         continue
                     if r != cur_r and self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
@@ -609,7 +646,7 @@ class _State:
         inst = self.inst
         cur_r = self.rep_of.get(c) if self.own else None
         opts = []
-        for r, p in self._alternatives(c, allow_rep_change=True):
+        for r, p in self._candidates(c, allow_rep_change=True):
             if self.own and r != cur_r and \
                     self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
                 continue

@@ -41,6 +41,24 @@ def make_route(inst: PlanningInstance, r: int, seq: list[int]) -> DayRoute | Non
     return DayRoute(list(seq), tl, route_cost(inst, r, seq, tl))
 
 
+def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) -> float:
+    """Smallest detour cost (km and drive time) of putting ``c`` anywhere in ``route``, ignoring
+    windows and waiting: a quick estimate of :func:`best_insertion`'s cost (inf if the visit
+    cap or the capacity forbids it)."""
+    rd = inst.reps[r]
+    seq = route.seq
+    if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
+        return float("inf")
+    if rd.capacity is not None and inst.demand is not None and \
+            int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
+        return float("inf")
+    locs = np.array([rd.day.start_loc, *seq, rd.day.end_loc])
+    a, b = locs[:-1], locs[1:]
+    detour = (inst.dist_km[a, c] + inst.dist_km[c, b] - inst.dist_km[a, b]) * rd.cost_per_km + (
+        inst.dur_s[a, c] + inst.dur_s[c, b] - inst.dur_s[a, b]) * rd.cost_per_second
+    return float(detour.min())
+
+
 def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
                    tries: int = 3) -> tuple[float, DayRoute] | None:
     """Cheapest feasible insertion of ``c`` into ``route`` (checks the ``tries`` best positions

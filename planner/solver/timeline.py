@@ -55,6 +55,9 @@ class Timeline:
 
 
 def _start_in_windows(ready: int, windows: tuple[tuple[int, int], ...]) -> int | None:
+    if len(windows) == 1:
+        a, b = windows[0]
+        return max(a, ready) if ready <= b else None
     ends = [b for _, b in windows]
     k = bisect_left(ends, ready)
     if k == len(windows):
@@ -100,6 +103,38 @@ def _pass(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray, depart: int,
     raise AssertionError("unreachable")
 
 
+def _lunch_gaps(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> list[int | None]:
+    """Legs worth trying for the lunch break. Without lunch, the rep leaves each leg at the
+    earliest; lunch anywhere only delays, so a leg left after the latest lunch start cannot take
+    it. Of the legs finished before the earliest lunch start, only the last is kept (lunch there
+    means idling until the window opens; a later leg never idles longer)."""
+    latest_start = day.lunch_latest_end - day.lunch_duration
+    t = day.work_start
+    prev = day.start_loc
+    out: list[int | None] = []
+    last_early = None
+    for i, v in enumerate([*seq, None]):
+        if t > latest_start:
+            break
+        loc = day.end_loc if v is None else v.loc
+        arrive = t + int(dur[prev, loc])
+        if v is None:
+            end_of_leg = arrive
+        else:
+            start = _start_in_windows(arrive, v.start_windows)
+            if start is None:  # infeasible even without lunch: let the passes say so
+                return list(range(len(seq) + 1))
+            end_of_leg = start
+        if end_of_leg < day.lunch_earliest:
+            last_early = i
+        else:
+            out.append(i)
+        if v is not None:
+            t = end_of_leg + v.service
+            prev = loc
+    return ([last_early] if last_early is not None else []) + out or list(range(len(seq) + 1))
+
+
 def schedule_day(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> Timeline | None:
     """Earliest feasible timeline for visiting ``seq`` in order, or None if impossible.
 
@@ -110,7 +145,7 @@ def schedule_day(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> Tim
         return None
     if not seq:
         return Timeline(day.work_start, (), (), day.work_start, None)
-    gaps: list[int | None] = list(range(len(seq) + 1)) if day.has_lunch else [None]
+    gaps: list[int | None] = _lunch_gaps(seq, day, dur) if day.has_lunch else [None]
     best: Timeline | None = None
     best_gap: int | None = None
     for g in gaps:
