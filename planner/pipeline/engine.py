@@ -230,7 +230,7 @@ class Engine:
                 self.progress("routing", 0.10 + 0.35 * i / max(1, len(groups)))
         state = _State(self, options, eligible, rep_of, pattern, routes)
         if not inst.ownership:  # days were routed with guided search already: polish only what changes
-            state.stats["polished_once"] = 1
+            state.polished_once = True
         self.progress("repair", 0.45)
         state.repair(dropped)
         if self.do_improve:
@@ -251,16 +251,15 @@ class Engine:
                 self.progress("polish", 0.93)
                 state.polish(deadline=NEVER if self.deterministic else
                              min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
-                state._note_best()
+                state.note_best()
                 if time.monotonic() > self._deadline(0.9):
                     break
             state.restore_best()
         state.reinsert_unplanned()
         unplanned.extend(state.unplanned)
         self.progress("done", 1.0)
-        stats = {k: v for k, v in state.stats.items() if k != "polished_once"}
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
-                            {"seconds": round(self._elapsed(), 2), **stats})
+                            {"seconds": round(self._elapsed(), 2), **state.stats})
 
 
 class _State:
@@ -281,7 +280,8 @@ class _State:
                 self.at[(c, d)] = r
         self.changed: set[Key] = set()
         self.unplanned: list[tuple[int, int | None, str, str]] = []
-        self.stats = {"pattern_moves": 0, "rep_moves": 0, "repaired": 0, "polished": 0, "polished_once": 0}
+        self.stats = {"pattern_moves": 0, "rep_moves": 0, "repaired": 0, "polished": 0}
+        self.polished_once = False
         self.work = np.zeros(len(self.inst.reps))
         for (r, _d), rt in self.routes.items():
             self.work[r] += self._span(rt)
@@ -570,7 +570,7 @@ class _State:
     def _penalties(self) -> float:
         return 0.5 * sum(p.penalty for p in self.pattern.values())
 
-    def _note_best(self) -> bool:
+    def note_best(self) -> bool:
         """Remember the current state if it is the best so far; True if it is."""
         val = self.total + self._penalties()
         if self.best is None or val < self.best[0] - 1e-6:
@@ -581,7 +581,7 @@ class _State:
     def restore_best(self) -> None:
         """Go back to the best state seen by destroy-and-repair and polish."""
         if self.best is not None:
-            self._note_best()
+            self.note_best()
             self._restore(self.best[1])
 
     def lns(self, deadline: float, max_iters: int | None = None,
@@ -603,7 +603,7 @@ class _State:
                           {c: i for i, c in enumerate(customers)})
         _, near, pos = self._near
         rng = self.eng.rng
-        self._note_best()
+        self.note_best()
         t_start, t_end = schedule or (time.monotonic(), deadline)
         improved = it = 0
         busy = sorted(k for k, rt in self.routes.items() if rt.seq)
@@ -633,7 +633,7 @@ class _State:
                 self._apply(rem)
             ok = self._reinsert(group)
             val = self.total + self._penalties()
-            if ok and self._note_best():
+            if ok and self.note_best():
                 improved += 1
                 self.stats["lns_moves"] = self.stats.get("lns_moves", 0) + 1
             elif not ok or val > self.best[0] * (1 + threshold) + 1e-9:
@@ -680,12 +680,12 @@ class _State:
         routing engine, warm-started; keep the result if cheaper. Returns True if any improved."""
         if self.own:
             groups = sorted(([k[0]], k[1]) for k, rt in self.routes.items()
-                            if len(rt.seq) > 2 and (k in self.changed or not self.stats["polished_once"]))
+                            if len(rt.seq) > 2 and (k in self.changed or not self.polished_once))
         else:
             days = sorted({d for (_r, d), rt in self.routes.items() if rt.seq and (
-                not self.stats["polished_once"] or any((v, d) in self.changed for v in self.eng.vehicles_on(d)))})
+                not self.polished_once or any((v, d) in self.changed for v in self.eng.vehicles_on(d)))})
             groups = [(self.eng.vehicles_on(d), d) for d in days]
-        self.stats["polished_once"] = 1
+        self.polished_once = True
         self.changed = set()
         better = False
         for i, (vehicles, d) in enumerate(groups):
