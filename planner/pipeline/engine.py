@@ -697,7 +697,7 @@ class _State:
             members = [c for r in vehicles for c in old[r].seq]
             if not members:
                 continue
-            new, dropped = self.eng.route_day(vehicles, members, guided=True, budget=budget,
+            new, dropped = self.eng.route_day(vehicles, members, guided=not self.own, budget=budget,
                                               initial={r: old[r].seq for r in vehicles})
             if not dropped and sum(rt.cost for rt in new.values()) < sum(rt.cost for rt in old.values()) - 1e-9:
                 self._apply({(r, d): new[r] for r in vehicles})
