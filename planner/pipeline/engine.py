@@ -623,7 +623,7 @@ class _State:
                     continue
             else:  # a customer and some of its neighbours
                 seed = customers[int(rng.integers(len(customers)))]
-                k = int(rng.integers(1, min(12, len(customers) - 1) + 1))
+                k = int(rng.integers(1, min(6 if self.own else 12, len(customers) - 1) + 1))
                 pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 5] if customers[j] != seed]
                 group = [seed] + [int(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
             group = list(dict.fromkeys(group))  # ties in distance can list a customer twice
