@@ -121,7 +121,7 @@ def _next_monday() -> dt.date:
 
 
 def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Optional[str],
-              policy: Optional[Path], summary: str, deterministic: bool = False) -> str:
+              policy: Optional[Path], summary: str, deterministic: bool = False, balance_days: bool = True) -> str:
     from planner.db.repository import PlanNotFound, load_plan, load_region, save_plan
     from planner.geo.travel import HaversineTravel
     from planner.pipeline import PlanRejected, last_visits_before, plan_region
@@ -144,7 +144,7 @@ def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Op
                 result = plan_region(region, start, weeks, time_limit=time_limit, seed=seed,
                                      travel=HaversineTravel(settings.circuity, settings.speed_kmh),
                                      rep_ids=reps.split(",") if reps else None, deterministic=deterministic,
-                                     last_visits=last,
+                                     last_visits=last, balance_days=balance_days,
                                      progress=lambda stage, frac: bar.update(task, completed=frac, description=stage))
             except PlanRejected as e:
                 _fail(f"{e}\nThe plan was not stored (this is a bug in the engine; please report it).", 3)
@@ -168,13 +168,16 @@ def plan(start: Optional[str] = typer.Option(None, help="first day YYYY-MM-DD (d
          policy: Optional[Path] = typer.Option(None, help="visit policy TOML"),
          summary: str = typer.Option("auto", help="summary rows: days, reps or auto"),
          deterministic: bool = typer.Option(False, help="end searches by counts, not the clock: same input + seed "
-                                                        "→ same plan on any machine")) -> None:
+                                                        "→ same plan on any machine"),
+         balance_days: bool = typer.Option(True, help="keep each rep's days near its average day (the rules' "
+                                                      "balanced workloads); --no-balance-days packs visits into "
+                                                      "fewer, longer days when cheaper")) -> None:
     """Plan the visits of all active customers; print a summary and store the plan."""
     try:
         day = dt.date.fromisoformat(start) if start else _next_monday()
     except ValueError:
         _fail(f"bad --start {start!r}, expected YYYY-MM-DD")
-    _run_plan(day, weeks, time_limit, seed, reps, policy, summary, deterministic)
+    _run_plan(day, weeks, time_limit, seed, reps, policy, summary, deterministic, balance_days)
 
 
 def _load(plan_id: str, policy: Optional[Path]):

@@ -43,6 +43,7 @@ DROP_PENALTY = 10 ** 11
 COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km * 100 per metre)
 NEVER = float("inf")
 THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the best at first
+BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
 
@@ -67,7 +68,7 @@ class Engine:
 
     def __init__(self, inst: PlanningInstance, router: RoutingEngine, *, time_limit: float = 30.0,
                  seed: int = 0, progress: Progress | None = None, missing_pins: frozenset[int] = frozenset(),
-                 deterministic: bool = False, improve: bool = True,
+                 deterministic: bool = False, improve: bool = True, balance_days: bool = True,
                  fast_router: RoutingEngine | None = None, fast_supports: Callable[[RoutingProblem], bool] | None = None):
         self.inst = inst
         self.router = router
@@ -79,6 +80,7 @@ class Engine:
         self.missing_pins = missing_pins
         self.deterministic = deterministic
         self.do_improve = improve
+        self.balance_days = balance_days
         self.rng = np.random.default_rng(seed)
         self.dist_m = np.rint(inst.dist_km * 1000).astype(np.int64)
         self.t0 = time.monotonic()
@@ -234,6 +236,7 @@ class Engine:
         self.progress("repair", 0.45)
         state.repair(dropped)
         if self.do_improve:
+            state.balance = self.balance_days
             self.progress("improvement", 0.55)
             state.improve(deadline=self._deadline(0.7 if inst.ownership else 0.55))
             self.progress("polish", 0.7)
@@ -255,6 +258,7 @@ class Engine:
                 if time.monotonic() > self._deadline(0.9):
                     break
             state.restore_best()
+            state.balance = False
         state.reinsert_unplanned()
         unplanned.extend(state.unplanned)
         self.progress("done", 1.0)
@@ -290,6 +294,20 @@ class _State:
         self._est_cache: dict[tuple, tuple] = {}
         self._near = None
         self.best: tuple[float, tuple] | None = None
+        # Balanced days (the rules: workloads balanced between reps and days): while improving,
+        # no day of a rep may grow past 1.2 x its average day (or half a working day), nor fall
+        # under its average day / 1.2 (days already outside may not move further out).
+        self.balance = False
+        self.day_cap = np.zeros(len(self.inst.reps))
+        self.day_floor = np.zeros(len(self.inst.reps))
+        for r, rd in enumerate(self.inst.reps):
+            spans = [self._span(self.routes[(r, d)]) for d in rd.day_offsets if (r, d) in self.routes]
+            if spans:
+                # a light schedule may still fill half a working day: balance matters when days are full
+                mean = sum(spans) / len(rd.day_offsets)
+                full = BALANCE * mean > 0.5 * rd.capacity_s
+                self.day_cap[r] = BALANCE * mean if full else 0.5 * rd.capacity_s
+                self.day_floor[r] = mean / BALANCE if full else 0.0
         cap = np.array([r.capacity_s * len(r.day_offsets) for r in self.inst.reps], dtype=float)
         self.target = self.work.sum() * cap / max(cap.sum(), 1.0)
 
@@ -315,6 +333,8 @@ class _State:
             else:
                 ins = best_insertion(self.inst, v, rt, c, tries=tries)
                 self._ins_cache[key] = (rt, ins)
+            if ins is not None and self.balance and self.own and self._span(ins[1]) > self.day_cap[v]:
+                ins = None  # the day would grow past the rep's balanced day
             if ins is not None and (best is None or ins[0] < best[0]):
                 best = (ins[0], (v, d), ins[1])
             if r is None and not rt.seq:
@@ -527,6 +547,8 @@ class _State:
                     continue
                 cur_r, cur_p = (self.rep_of[c] if self.own else None), self.pattern[c]
                 gain, rem = self._remove(c)
+                if not self._floors_kept(rem):
+                    continue
                 saved = {k: self.routes[k] for k in rem}
                 self.routes.update(rem)
                 best = None
@@ -558,6 +580,19 @@ class _State:
             if not improved:
                 break
         return any_move
+
+    def _floors_kept(self, new: dict, before: dict | None = None) -> bool:
+        """With balancing on, no day may become lighter than the rep's average day / 1.2 (days
+        already lighter may not lose more): reps work their days, not a few long ones."""
+        if not (self.balance and self.own):
+            return True
+        before = before if before is not None else self.routes
+        for k, rt in new.items():
+            old = before.get(k)
+            floor = self.day_floor[k[0]]
+            if old is not None and self._span(rt) < min(floor, self._span(old)):
+                return False
+        return True
 
     def _snapshot(self) -> tuple:
         return (dict(self.routes), dict(self.at), dict(self.pattern), dict(self.rep_of), self.work.copy(),
@@ -631,7 +666,8 @@ class _State:
             for c in group:
                 _gain, rem = self._remove(c)
                 self._apply(rem)
-            ok = self._reinsert(group)
+            ok = self._reinsert(group) and self._floors_kept(
+                {k: rt for k, rt in self.routes.items() if snap[0].get(k) is not rt}, snap[0])
             val = self.total + self._penalties()
             if ok and self.note_best():
                 improved += 1
