@@ -1,6 +1,7 @@
 """``/customers``: list, nearby, get, bulk upsert, patch, deactivate, erase."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import numpy as np
@@ -190,9 +191,8 @@ def deactivate_customer(customer_id: str, who: CrmKey, session: SessionDep) -> C
     if row is None:
         raise not_found(f"customer {customer_id!r} not found")
     if row.active:
-        from datetime import datetime
         row.active = False
-        row.updated_at = datetime.now().replace(microsecond=0)
+        row.updated_at = dt.datetime.now().replace(microsecond=0)
         services.invalidate_maps(session)
         session.commit()
     return services.customer_out(row)
