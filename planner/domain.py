@@ -357,6 +357,76 @@ REASON_NO_REP = "no_rep_available"
 REASON_CAPACITY = "capacity_exceeded"
 REASON_PINNED_REP_MISSING = "pinned_rep_missing"
 REASON_UNREACHABLE = "unreachable"
+REASON_REP_ABSENT = "rep_absent"          # the (pinned or locked) rep is away on every possible day
+REASON_LOCK_INFEASIBLE = "lock_infeasible"  # a fixed appointment cannot be kept (day, rep or time)
+
+
+@dataclass(frozen=True)
+class Absence:
+    """A rep away (ill, on leave, training) from ``start`` to ``end`` inclusive: no visits then."""
+
+    rep_id: str
+    start: dt.date
+    end: dt.date
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.rep_id:
+            raise DomainError("absence without rep")
+        if self.end < self.start:
+            raise DomainError(f"absence of {self.rep_id}: ends ({self.end}) before it starts ({self.start})")
+
+    def days(self) -> tuple[dt.date, ...]:
+        """Every date of the absence."""
+        return tuple(self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1))
+
+
+def absent_days(absences) -> dict[str, frozenset[dt.date]]:
+    """Rep id -> the dates it is away, from a collection of :class:`Absence`."""
+    out: dict[str, set[dt.date]] = {}
+    for a in absences:
+        out.setdefault(a.rep_id, set()).update(a.days())
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A fixed appointment: ``customer_id`` is visited on ``date`` (by ``rep_id`` if set), starting
+    exactly at ``at`` (minutes after midnight) or inside ``window`` if either is set.
+
+    Re-plans never move a locked visit; routing honours its time."""
+
+    customer_id: str
+    date: dt.date
+    rep_id: str | None = None
+    at: int | None = None
+    window: TimeWindow | None = None
+
+    def __post_init__(self) -> None:
+        if not self.customer_id:
+            raise DomainError("lock without customer")
+        if self.at is not None and self.window is not None:
+            raise DomainError("a lock has an exact time or a window, not both")
+        if self.at is not None and not 0 <= self.at < 24 * 60:
+            raise DomainError(f"bad lock time {self.at}")
+
+    @property
+    def start_window(self) -> tuple[int, int] | None:
+        """Minutes in which the visit must start (None: any time the customer is open)."""
+        if self.at is not None:
+            return (self.at, self.at)
+        if self.window is not None:
+            return (self.window.start, self.window.end)
+        return None
+
+    def describe(self) -> str:
+        """``C17 on 2026-12-04 (rep R2, at 10:00)``."""
+        extra = [f"rep {self.rep_id}"] if self.rep_id else []
+        if self.at is not None:
+            extra.append(f"at {format_hhmm(self.at)}")
+        if self.window is not None:
+            extra.append(f"starting {self.window}")
+        return f"{self.customer_id} on {self.date}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 @dataclass(frozen=True)
@@ -374,7 +444,9 @@ class Plan:
     """A multi-week visit plan: routes per rep and day, plus every visit that could not be made.
 
     ``assignment`` maps each planned customer to its rep; ``patterns`` to the visit day offsets
-    (days after ``start``) chosen for it.
+    (days after ``start``) chosen for it. ``facts`` keeps, per planned customer, a fingerprint of
+    what the plan was made from (see :func:`customer_facts`), so a re-plan can tell which
+    customers changed since.
     """
 
     plan_id: str
@@ -387,6 +459,9 @@ class Plan:
     created_at: dt.datetime | None = None
     seed: int = 0
     time_limit: float = 0.0
+    parent_id: str | None = None          # the plan this one re-planned
+    frozen_before: dt.date | None = None  # re-plan: days before this date were copied unchanged
+    facts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # customer -> fingerprint
 
     @property
     def end(self) -> dt.date:
@@ -397,3 +472,23 @@ class Plan:
     def days(self) -> tuple[dt.date, ...]:
         """Every date of the horizon."""
         return tuple(self.start + dt.timedelta(days=i) for i in range(7 * self.weeks))
+
+
+def customer_facts(c: Customer, policy: VisitPolicy) -> str:
+    """A fingerprint of what planning a customer depends on: ``lat,lon|frequency|minutes|opening|pin``.
+
+    Compared field by field by re-plans (:func:`facts_changes`) to name the cause of a change."""
+    return "|".join((f"{c.location.lat:.6f},{c.location.lon:.6f}", str(policy.frequency_of(c)),
+                     str(policy.visit_minutes_of(c)), format_windows(c.opening), c.rep_id or "",
+                     ";".join(",".join(map(str, p)) for p in c.allowed_days) if c.allowed_days else ""))
+
+
+FACT_FIELDS: tuple[str, ...] = ("location", "frequency", "visit_minutes", "opening", "pinned_rep", "allowed_days")
+
+
+def facts_changes(old: str, new: str) -> list[str]:
+    """Names of the :data:`FACT_FIELDS` that differ between two fingerprints."""
+    a, b = old.split("|"), new.split("|")
+    a += [""] * (len(FACT_FIELDS) - len(a))
+    b += [""] * (len(FACT_FIELDS) - len(b))
+    return [name for name, x, y in zip(FACT_FIELDS, a, b) if x != y]

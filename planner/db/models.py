@@ -86,6 +86,9 @@ class PlanRow(Base):
     time_limit: Mapped[float] = mapped_column(Double, default=0.0)
     kpis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(32), default="done")
+    parent_id: Mapped[str | None] = mapped_column(String(32))      # re-plan: the plan it started from
+    frozen_before: Mapped[dt.date | None] = mapped_column(Date)    # re-plan: days before were copied
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # re-plan: the change report
 
     routes: Mapped[list[PlanRouteRow]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", passive_deletes=True,
@@ -156,6 +159,7 @@ class PlanAssignmentRow(Base):
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     rep_id: Mapped[str | None] = mapped_column(String(64))
     pattern: Mapped[str | None] = mapped_column(Text)
+    facts: Mapped[str | None] = mapped_column(Text)  # what the customer was planned from (domain.customer_facts)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,4 +240,36 @@ class MapCacheRow(Base):
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# ----------------------------------------------------------------------------------------------
+# Re-planning (migration 0003): rep absences, fixed appointments (locks)
+# ----------------------------------------------------------------------------------------------
+class AbsenceRow(Base):
+    """A rep away from ``start`` to ``end`` (inclusive dates)."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rep_id: Mapped[str] = mapped_column(String(64), index=True)
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class PlanLockRow(Base):
+    """A fixed appointment on a plan: the customer is seen on ``date`` (by ``rep_id``), starting at
+    ``start_min`` (exact when ``end_min`` equals it, else a window); carried to re-plans."""
+
+    __tablename__ = "plan_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    rep_id: Mapped[str | None] = mapped_column(String(64))
+    start_min: Mapped[int | None] = mapped_column(Integer)
+    end_min: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -16,11 +16,11 @@ from typing import Any, Iterable, Sequence, TypeVar
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from planner.db.models import (CustomerRow, PlanAssignmentRow, PlanRouteRow, PlanRow, PlanStopRow,
-                               PlanUnassignedRow, RepRow)
-from planner.domain import (Customer, Frequency, Location, LunchBreak, Plan, Region, Rep, Route, Stop,
-                            Unassigned, VisitPolicy, format_windows, format_workdays, parse_windows,
-                            parse_workdays)
+from planner.db.models import (AbsenceRow, CustomerRow, PlanAssignmentRow, PlanLockRow, PlanRouteRow, PlanRow,
+                               PlanStopRow, PlanUnassignedRow, RepRow)
+from planner.domain import (Absence, Customer, Frequency, Location, Lock, LunchBreak, Plan, Region, Rep, Route,
+                            Stop, TimeWindow, Unassigned, VisitPolicy, format_windows, format_workdays,
+                            parse_windows, parse_workdays)
 
 LATEST = "latest"
 _CHUNK = 500  # ids per IN (...) list
@@ -142,7 +142,13 @@ def delete_customer(session: Session, customer_id: str) -> dict[str, int]:
     Returns how many rows went from each table. Route totals of stored plans are left as they
     were computed.
     """
+    for row in session.scalars(select(PlanRow).where(PlanRow.changes.is_not(None))):
+        kept = [c for c in row.changes or [] if c.get("customer_id") != customer_id]
+        if len(kept) != len(row.changes or []):
+            row.changes = kept
+    session.flush()
     counts = {
+        "plan_locks": session.execute(delete(PlanLockRow).where(PlanLockRow.customer_id == customer_id)).rowcount,
         "plan_stops": session.execute(delete(PlanStopRow).where(PlanStopRow.customer_id == customer_id)).rowcount,
         "plan_unassigned": session.execute(
             delete(PlanUnassignedRow).where(PlanUnassignedRow.customer_id == customer_id)).rowcount,
@@ -165,8 +171,9 @@ def _pattern_days(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",")) if text else ()
 
 
-def save_plan(session: Session, plan: Plan, kpis: dict | None = None, *, status: str = "done") -> str:
-    """Store ``plan`` with its ``kpis``; returns its id.
+def save_plan(session: Session, plan: Plan, kpis: dict | None = None, *, status: str = "done",
+              changes: Sequence[dict[str, Any]] | None = None) -> str:
+    """Store ``plan`` with its ``kpis`` (and, for a re-plan, its change report); returns its id.
 
     An empty ``plan_id`` gets a new uuid hex, a missing ``created_at`` the current local time.
     A plan stored earlier under the same id is replaced.
@@ -178,7 +185,8 @@ def save_plan(session: Session, plan: Plan, kpis: dict | None = None, *, status:
         session.flush()
     row = PlanRow(id=plan_id, created_at=plan.created_at or dt.datetime.now(), start=plan.start,
                   weeks=plan.weeks, seed=plan.seed, time_limit=float(plan.time_limit),
-                  kpis=dict(kpis or {}), status=status)
+                  kpis=dict(kpis or {}), status=status, parent_id=plan.parent_id,
+                  frozen_before=plan.frozen_before, changes=list(changes) if changes is not None else None)
     for i, r in enumerate(plan.routes):
         route = PlanRouteRow(seq=i, rep_id=r.rep_id, date=r.date, depart=r.depart, back=r.back,
                              lunch_start=r.lunch_start, distance_km=float(r.distance_km),
@@ -188,10 +196,11 @@ def save_plan(session: Session, plan: Plan, kpis: dict | None = None, *, status:
         row.routes.append(route)
     row.unassigned = [PlanUnassignedRow(seq=i, customer_id=u.customer_id, date=u.date, code=u.code,
                                         reason=u.reason) for i, u in enumerate(plan.unassigned)]
-    cids = sorted(set(plan.assignment) | set(plan.patterns))
+    cids = sorted(set(plan.assignment) | set(plan.patterns) | set(plan.facts))
     row.assignments = [PlanAssignmentRow(
         customer_id=c, rep_id=plan.assignment.get(c),
-        pattern=_pattern_text(plan.patterns[c]) if c in plan.patterns else None) for c in cids]
+        pattern=_pattern_text(plan.patterns[c]) if c in plan.patterns else None,
+        facts=plan.facts.get(c)) for c in cids]
     session.add(row)
     session.flush()
     return plan_id
@@ -225,12 +234,15 @@ def load_plan(session: Session, plan_id: str = LATEST) -> Plan:
                                  .order_by(PlanUnassignedRow.seq)).all()
     assignment: dict[str, str] = {}
     patterns: dict[str, tuple[int, ...]] = {}
+    facts: dict[str, str] = {}
     for a in session.scalars(select(PlanAssignmentRow).where(PlanAssignmentRow.plan_id == p.id)
                              .order_by(PlanAssignmentRow.customer_id)):
         if a.rep_id is not None:
             assignment[a.customer_id] = a.rep_id
         if a.pattern is not None:
             patterns[a.customer_id] = _pattern_days(a.pattern)
+        if a.facts is not None:
+            facts[a.customer_id] = a.facts
     return Plan(
         plan_id=p.id, start=p.start, weeks=p.weeks,
         routes=tuple(Route(rep_id=r.rep_id, date=r.date, stops=tuple(stops.get(r.id, ())), depart=r.depart,
@@ -238,7 +250,19 @@ def load_plan(session: Session, plan_id: str = LATEST) -> Plan:
                            drive_minutes=r.drive_minutes, cost=r.cost) for r in routes),
         unassigned=tuple(Unassigned(u.customer_id, u.date, u.code, u.reason) for u in unassigned),
         assignment=MappingProxyType(assignment), patterns=MappingProxyType(patterns),
-        created_at=p.created_at, seed=p.seed, time_limit=p.time_limit)
+        created_at=p.created_at, seed=p.seed, time_limit=p.time_limit, parent_id=p.parent_id,
+        frozen_before=p.frozen_before, facts=MappingProxyType(facts))
+
+
+def plan_changes(session: Session, plan_id: str = LATEST) -> list[dict[str, Any]] | None:
+    """The change report stored with a re-plan (None for a plan made from scratch)."""
+    row = _plan_row(session, plan_id)
+    return list(row.changes) if row.changes is not None else None
+
+
+def resolve_plan_id(session: Session, plan_id: str = LATEST) -> str:
+    """The id of ``plan_id`` (``"latest"`` resolved). Raises :class:`PlanNotFound`."""
+    return _plan_row(session, plan_id).id
 
 
 def plan_kpis_of(session: Session, plan_id: str = LATEST) -> dict:
@@ -268,3 +292,75 @@ def list_plans(session: Session) -> list[dict[str, Any]]:
 def delete_plan(session: Session, plan_id: str) -> bool:
     """Remove a stored plan with its routes, stops, unassigned visits and assignments."""
     return session.execute(delete(PlanRow).where(PlanRow.id == plan_id)).rowcount > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Absences and locks
+# ----------------------------------------------------------------------------------------------
+def add_absence(session: Session, absence: Absence) -> int:
+    """Store a rep absence; returns its id."""
+    row = AbsenceRow(rep_id=absence.rep_id, start=absence.start, end=absence.end, reason=absence.reason,
+                     created_at=dt.datetime.now().replace(microsecond=0))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def list_absences(session: Session, rep_id: str | None = None) -> list[tuple[int, Absence]]:
+    """Stored absences (id, absence), by rep and start date; only ``rep_id``'s if given."""
+    q = select(AbsenceRow).order_by(AbsenceRow.rep_id, AbsenceRow.start, AbsenceRow.id)
+    if rep_id is not None:
+        q = q.where(AbsenceRow.rep_id == rep_id)
+    return [(r.id, Absence(r.rep_id, r.start, r.end, r.reason)) for r in session.scalars(q)]
+
+
+def load_absences(session: Session) -> dict[str, frozenset[dt.date]]:
+    """Rep id -> every date the rep is away (all stored absences)."""
+    from planner.domain import absent_days
+    return absent_days(a for _, a in list_absences(session))
+
+
+def delete_absence(session: Session, absence_id: int, rep_id: str | None = None) -> bool:
+    """Remove an absence (only if it belongs to ``rep_id`` when given)."""
+    q = delete(AbsenceRow).where(AbsenceRow.id == absence_id)
+    if rep_id is not None:
+        q = q.where(AbsenceRow.rep_id == rep_id)
+    return session.execute(q).rowcount > 0
+
+
+def _lock_of(r: PlanLockRow) -> Lock:
+    at = r.start_min if r.start_min is not None and r.end_min == r.start_min else None
+    window = TimeWindow(r.start_min, r.end_min) if r.start_min is not None and r.end_min != r.start_min else None
+    return Lock(r.customer_id, r.date, r.rep_id, at, window)
+
+
+def add_lock(session: Session, plan_id: str, lock: Lock) -> int:
+    """Store a fixed appointment on a plan (replacing one for the same customer and date)."""
+    session.execute(delete(PlanLockRow).where(PlanLockRow.plan_id == plan_id,
+                                              PlanLockRow.customer_id == lock.customer_id,
+                                              PlanLockRow.date == lock.date))
+    win = lock.start_window
+    row = PlanLockRow(plan_id=plan_id, customer_id=lock.customer_id, date=lock.date, rep_id=lock.rep_id,
+                      start_min=win[0] if win else None, end_min=win[1] if win else None,
+                      created_at=dt.datetime.now().replace(microsecond=0))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def list_locks(session: Session, plan_id: str) -> list[tuple[int, Lock]]:
+    """The locks of a plan (id, lock), by date and customer."""
+    q = (select(PlanLockRow).where(PlanLockRow.plan_id == plan_id)
+         .order_by(PlanLockRow.date, PlanLockRow.customer_id, PlanLockRow.id))
+    return [(r.id, _lock_of(r)) for r in session.scalars(q)]
+
+
+def load_locks(session: Session, plan_id: str) -> list[Lock]:
+    """The locks of a plan."""
+    return [lk for _, lk in list_locks(session, plan_id)]
+
+
+def delete_lock(session: Session, plan_id: str, lock_id: int) -> bool:
+    """Remove a lock of a plan."""
+    return session.execute(delete(PlanLockRow).where(PlanLockRow.plan_id == plan_id,
+                                                     PlanLockRow.id == lock_id)).rowcount > 0

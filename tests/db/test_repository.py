@@ -183,7 +183,7 @@ def test_delete_customer_removes_it_from_stored_plans(session, session_factory):
     session.commit()
     counts = delete_customer(session, "C1")
     session.commit()
-    assert counts == {"plan_stops": 2, "plan_unassigned": 2, "plan_assignments": 2, "customers": 1}
+    assert counts == {"plan_locks": 0, "plan_stops": 2, "plan_unassigned": 2, "plan_assignments": 2, "customers": 1}
     with session_factory() as other:
         assert [c.id for c in load_region(other).customers] == ["C2", "C3"]
         for pid in ("1" * 32, "2" * 32):
@@ -197,4 +197,4 @@ def test_delete_customer_removes_it_from_stored_plans(session, session_factory):
                               (PlanAssignmentRow, PlanAssignmentRow.customer_id)):
             assert other.scalar(select(func.count()).select_from(model).where(column == "C1")) == 0
     assert delete_customer(session, "nobody") == {
-        "plan_stops": 0, "plan_unassigned": 0, "plan_assignments": 0, "customers": 0}
+        "plan_locks": 0, "plan_stops": 0, "plan_unassigned": 0, "plan_assignments": 0, "customers": 0}
