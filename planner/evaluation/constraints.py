@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Collection, Mapping, Sequence
 
-from planner.domain import Customer, Plan, Region, Rep
+from planner.domain import REASON_LOCK_INFEASIBLE, Customer, Lock, Plan, Region, Rep, Route
 
 TOL = dt.timedelta(seconds=1)
 
@@ -40,6 +40,21 @@ class Context:
     customers: dict[str, Customer]
     reps: dict[str, Rep]
     travel_s: Callable[[object, object], float]
+    frozen_before: dt.date | None = None  # a re-plan: routes before this date were copied, not planned
+    previous: Plan | None = None          # the plan it re-planned
+    absences: Mapping[str, Collection[dt.date]] | None = None
+    locks: Sequence[Lock] = ()
+
+    @property
+    def live_routes(self) -> tuple[Route, ...]:
+        """The routes this plan made (a re-plan's copied past excluded): checked rule by rule."""
+        if self.frozen_before is None:
+            return self.plan.routes
+        return tuple(r for r in self.plan.routes if r.date >= self.frozen_before)
+
+    def is_live(self, day: dt.date) -> bool:
+        """True if ``day`` was planned by this plan (not copied from the previous one)."""
+        return self.frozen_before is None or day >= self.frozen_before
 
 
 Check = Callable[[Context], list[Violation]]
@@ -86,8 +101,9 @@ def check_frequency(ctx: Context) -> list[Violation]:
     for cid, c in ctx.customers.items():
         days = sorted(d for d, _ in visits.get(cid, []))
         if not c.active:
-            if days:
-                out.append(Violation("inactive", f"inactive customer planned on {days[0]}", cid))
+            live = [d for d in days if ctx.is_live(d)]
+            if live:
+                out.append(Violation("inactive", f"inactive customer planned on {live[0]}", cid))
             continue
         if c.allowed_days is not None:
             offs = {(d - plan.start).days for d in days}
@@ -101,9 +117,12 @@ def check_frequency(ctx: Context) -> list[Violation]:
         for b in range(0, horizon, period):
             lo, hi = plan.start + dt.timedelta(days=b), plan.start + dt.timedelta(days=b + period)
             k = sum(lo <= d < hi for d in days)
+            k_live = sum(lo <= d < hi and ctx.is_live(d) for d in days)
             owed = sum(1 for d in unplanned.get(cid, []) if d is None or lo <= d < hi)
             full = b + period <= horizon
-            if k > f.visits:
+            if not ctx.is_live(hi - dt.timedelta(days=1)):
+                continue  # a block wholly in a re-plan's copied past
+            if k > f.visits and k_live > max(0, f.visits - (k - k_live)):
                 out.append(Violation("frequency", f"{k} visits in {lo}..{hi - dt.timedelta(days=1)}, "
                                                   f"frequency {f}", cid))
             elif full and k + owed < f.visits:
@@ -126,7 +145,7 @@ def check_spacing(ctx: Context) -> list[Violation]:
                 out.append(Violation("spacing", "visited twice on one day", cid))
             continue
         f = ctx.region.policy.frequency_of(c)
-        gaps = [(b - a).days for a, b in zip(days, days[1:])]
+        gaps = [(b - a).days for a, b in zip(days, days[1:]) if ctx.is_live(b)]
         if any(g == 0 for g in gaps):
             out.append(Violation("spacing", "visited twice on one day", cid))
         elif f.weeks == 1 and f.visits >= 2 and any(g < 2 for g in gaps):
@@ -140,7 +159,7 @@ def check_ownership(ctx: Context) -> list[Violation]:
     """One rep per customer over the horizon, and the pinned rep when there is one."""
     out = []
     for cid, vs in visits_by_customer(ctx.plan).items():
-        reps = {r for _, r in vs}
+        reps = {r for d, r in vs if ctx.is_live(d)}
         if len(reps) > 1 and ctx.region.ownership:
             out.append(Violation("ownership", f"seen by several reps {sorted(reps)}", cid))
         c = ctx.customers.get(cid)
@@ -160,7 +179,7 @@ def check_days(ctx: Context) -> list[Violation]:
         seen.add((r.rep_id, r.date))
         if not ctx.plan.start <= r.date <= ctx.plan.end:
             out.append(Violation("horizon", "route outside the plan's horizon", rep_id=r.rep_id, date=r.date))
-        if rep is not None and not rep.works_on(r.date):
+        if rep is not None and not rep.works_on(r.date) and ctx.is_live(r.date):
             out.append(Violation("workday", "not a workday of the rep", rep_id=r.rep_id, date=r.date))
     return out
 
@@ -168,7 +187,7 @@ def check_days(ctx: Context) -> list[Violation]:
 def check_visit_cap(ctx: Context) -> list[Violation]:
     """No more visits in a day than the rep's cap."""
     out = []
-    for r in ctx.plan.routes:
+    for r in ctx.live_routes:
         rep = ctx.reps.get(r.rep_id)
         if rep and rep.max_visits_per_day is not None and len(r.stops) > rep.max_visits_per_day:
             out.append(Violation("visit_cap", f"{len(r.stops)} visits, cap {rep.max_visits_per_day}",
@@ -179,7 +198,7 @@ def check_visit_cap(ctx: Context) -> list[Violation]:
 def check_capacity(ctx: Context) -> list[Violation]:
     """The demand of a route's visits fits the rep's capacity."""
     out = []
-    for r in ctx.plan.routes:
+    for r in ctx.live_routes:
         rep = ctx.reps.get(r.rep_id)
         if rep is None or rep.capacity is None:
             continue
@@ -192,7 +211,7 @@ def check_capacity(ctx: Context) -> list[Violation]:
 def check_visit_times(ctx: Context) -> list[Violation]:
     """Each visit lasts its length, starts after arrival, fits one opening window and the working day."""
     out = []
-    for r in ctx.plan.routes:
+    for r in ctx.live_routes:
         rep = ctx.reps.get(r.rep_id)
         if rep is None:
             continue
@@ -224,7 +243,7 @@ def check_travel_and_day(ctx: Context) -> list[Violation]:
     """Leaving after work starts, enough time to drive every leg (plus lunch where it is taken),
     stops in time order, back at the end location by the end of the working day."""
     out = []
-    for r in ctx.plan.routes:
+    for r in ctx.live_routes:
         rep = ctx.reps.get(r.rep_id)
         if rep is None or not r.stops:
             continue
@@ -256,7 +275,7 @@ def check_travel_and_day(ctx: Context) -> list[Violation]:
 def check_lunch(ctx: Context) -> list[Violation]:
     """A working day with visits has its lunch break inside the lunch window, between visits."""
     out = []
-    for r in ctx.plan.routes:
+    for r in ctx.live_routes:
         rep = ctx.reps.get(r.rep_id)
         if rep is None or not r.stops or not _lunch_minutes(rep):
             continue
@@ -281,7 +300,60 @@ def check_unplanned_reasons(ctx: Context) -> list[Violation]:
             for u in ctx.plan.unassigned if not (u.reason and u.code)]
 
 
+def check_absences(ctx: Context) -> list[Violation]:
+    """No visits on a day the rep is away."""
+    out = []
+    for r in ctx.live_routes:
+        if r.stops and r.date in (ctx.absences or {}).get(r.rep_id, ()):
+            out.append(Violation("absence", f"{len(r.stops)} visit(s) on a day the rep is away",
+                                 rep_id=r.rep_id, date=r.date))
+    return out
+
+
+def check_locks(ctx: Context) -> list[Violation]:
+    """Each fixed appointment is kept (that day, that rep, starting at its time or in its window),
+    or listed unplanned with the code ``lock_infeasible`` and a reason."""
+    out = []
+    by_day = {(s.customer_id, r.date): (r, s) for r in ctx.plan.routes for s in r.stops}
+    excused = {(u.customer_id, u.date) for u in ctx.plan.unassigned if u.code == REASON_LOCK_INFEASIBLE}
+    for lk in ctx.locks:
+        if not ctx.is_live(lk.date):
+            continue
+        hit = by_day.get((lk.customer_id, lk.date))
+        if hit is None:
+            if (lk.customer_id, lk.date) not in excused and (lk.customer_id, None) not in excused:
+                out.append(Violation("lock", f"fixed appointment {lk.describe()} not kept and not reported",
+                                     lk.customer_id, lk.rep_id, lk.date))
+            continue
+        route, stop = hit
+        if lk.rep_id and route.rep_id != lk.rep_id:
+            out.append(Violation("lock", f"fixed appointment {lk.describe()} made by {route.rep_id}",
+                                 lk.customer_id, route.rep_id, lk.date))
+        win = lk.start_window
+        if win is not None and not (_at(lk.date, win[0]) - TOL <= stop.start <= _at(lk.date, win[1]) + TOL):
+            out.append(Violation("lock", f"fixed appointment {lk.describe()} starts at {stop.start.time()}",
+                                 lk.customer_id, route.rep_id, lk.date))
+    return out
+
+
+def check_frozen(ctx: Context) -> list[Violation]:
+    """A re-plan leaves the days before its re-plan date as they were (customers deleted since
+    taken out), and adds nothing there."""
+    if ctx.previous is None or ctx.frozen_before is None:
+        return []
+    out = []
+    def key(r: Route) -> tuple:
+        return tuple((s.customer_id, s.start, s.end) for s in r.stops if s.customer_id in ctx.customers)
+    old = {(r.rep_id, r.date): key(r) for r in ctx.previous.routes if r.date < ctx.frozen_before}
+    new = {(r.rep_id, r.date): key(r) for r in ctx.plan.routes if r.date < ctx.frozen_before}
+    for k in sorted(set(old) | set(new)):
+        if old.get(k, ()) != new.get(k, ()):
+            out.append(Violation("frozen", "a day before the re-plan date was changed", rep_id=k[0], date=k[1]))
+    return out
+
+
 ALL_CHECKS: tuple[Check, ...] = (
     check_known_ids, check_frequency, check_spacing, check_ownership, check_days, check_visit_cap, check_capacity,
-    check_visit_times, check_travel_and_day, check_lunch, check_unplanned_reasons,
+    check_visit_times, check_travel_and_day, check_lunch, check_unplanned_reasons, check_absences, check_locks,
+    check_frozen,
 )

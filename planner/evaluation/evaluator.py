@@ -6,9 +6,11 @@ coordinates (km, drive and work hours, cost per route, rep and total; frequency 
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import Collection, Mapping, Sequence
 
-from planner.domain import Location, Plan, Region
+from planner.domain import Location, Lock, Plan, Region
 from planner.evaluation.constraints import ALL_CHECKS, Context, Violation
 from planner.evaluation.kpis import plan_kpis, rep_kpis
 from planner.geo.travel import TravelMatrix
@@ -29,8 +31,16 @@ class Evaluation:
         return not self.violations
 
 
-def evaluate(region: Region, plan: Plan, travel: TravelMatrix) -> Evaluation:
-    """Check ``plan`` against ``region`` with travel times from ``travel``."""
+def evaluate(region: Region, plan: Plan, travel: TravelMatrix, *, frozen_before: dt.date | None = None,
+             previous: Plan | None = None, absences: Mapping[str, Collection[dt.date]] | None = None,
+             locks: Sequence[Lock] = ()) -> Evaluation:
+    """Check ``plan`` against ``region`` with travel times from ``travel``.
+
+    A re-plan passes ``frozen_before`` (days before it were copied from ``previous``: they are
+    checked to be unchanged, and count for frequency and spacing, but their routes are not
+    re-checked against facts that changed since), and the ``absences`` and ``locks`` it had
+    to respect."""
+    frozen_before = frozen_before or plan.frozen_before
     customers = {c.id: c for c in region.customers}
     reps = {r.id: r for r in region.reps}
     points: dict[Location, int] = {}
@@ -50,7 +60,7 @@ def evaluate(region: Region, plan: Plan, travel: TravelMatrix) -> Evaluation:
     def travel_km(a: Location, b: Location) -> float:
         return float(mats.distance_km[sub[points[a]], sub[points[b]]])
 
-    ctx = Context(region, plan, customers, reps, travel_s)
+    ctx = Context(region, plan, customers, reps, travel_s, frozen_before, previous, absences, tuple(locks))
     violations: list[Violation] = []
     for check in ALL_CHECKS:
         violations.extend(check(ctx))
@@ -58,6 +68,9 @@ def evaluate(region: Region, plan: Plan, travel: TravelMatrix) -> Evaluation:
     for r in plan.routes:
         rep = reps.get(r.rep_id)
         if rep is None or not r.stops or any(s.customer_id not in customers for s in r.stops):
+            continue
+        if frozen_before is not None and r.date < frozen_before:
+            km += r.distance_km  # copied from the previous plan, as it was driven
             continue
         pts = [rep.start] + [customers[s.customer_id].location for s in r.stops] + [rep.end_location]
         rkm = sum(travel_km(a, b) for a, b in zip(pts, pts[1:]))

@@ -4,13 +4,14 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Collection, Mapping, Sequence
 
-from planner.domain import Plan, Region, Route, Stop, Unassigned
+from planner.domain import Plan, Region, Route, Stop, Unassigned, customer_facts
 from planner.evaluation.evaluator import Evaluation, evaluate
 from planner.geo.travel import HaversineTravel, TravelMatrix
 from planner.pipeline.engine import Engine, EngineResult
@@ -43,7 +44,8 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
                 travel: TravelMatrix | None = None, rep_ids: Sequence[str] | None = None,
                 progress: Progress | None = None, check: bool = True,
                 deterministic: bool = False, last_visits: Mapping[str, dt.date] | None = None,
-                priority: Collection[str] = (), improve: bool = True, balance_days: bool = True) -> PlanResult:
+                priority: Collection[str] = (), improve: bool = True, balance_days: bool = True,
+                absences: Mapping[str, Collection[dt.date]] | None = None) -> PlanResult:
     """Plan ``weeks`` weeks from ``start`` for the active customers of ``region``.
 
     ``deterministic``: every search phase ends by iteration counts or local optima instead of
@@ -55,7 +57,8 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
     greedily, then daily routes) used by the benchmarks. ``balance_days`` (default): with
     account ownership, improvement keeps each rep's days within 1.2x of its average day (and
     not lighter than the average / 1.44), as the rules ask; False lets it pack visits into
-    fewer, longer days when that costs less.
+    fewer, longer days when that costs less. ``absences``: rep id -> dates the rep is away (no
+    visits then; patterns work around them).
 
     Raises :class:`PlanRejected` if ``check`` and the evaluator finds a violation.
     """
@@ -70,14 +73,16 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
         locs += [r.start, r.end_location]
     mats = travel.get_matrix(locs)
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,
-                          last_visits=last_visits, priority=priority)
+                          last_visits=last_visits, priority=priority, absences=absences)
     missing = frozenset(i for i, c in enumerate(customers) if c.rep_id and c.rep_id not in planned_ids)
     fast = pyvrp_engine.PyVrpEngine() if pyvrp_engine.available() else None
     result = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress,
                     missing_pins=missing, deterministic=deterministic, improve=improve, balance_days=balance_days,
                     fast_router=fast, fast_supports=pyvrp_engine.supports).run()
     plan = to_plan(inst, result, seed=seed, time_limit=time_limit)
-    evaluation = evaluate(region, plan, travel)
+    plan = dataclasses.replace(plan, facts=MappingProxyType({c.id: customer_facts(c, region.policy)
+                                                             for c in customers}))
+    evaluation = evaluate(region, plan, travel, absences=absences)
     if check and not evaluation.ok:
         raise PlanRejected(evaluation)
     return PlanResult(plan, evaluation, result.stats)
@@ -125,12 +130,17 @@ def to_plan(inst: PlanningInstance, res: EngineResult, *, seed: int, time_limit:
 
 
 def _missing_dates(inst: PlanningInstance, c: int) -> list[dt.date]:
-    """Nominal dates of a customer's required visits when no rep can take it: the first day of
-    each block (for the record; the reason says why none is planned)."""
+    """Nominal dates of a customer's required visits when no rep can take it: the first plannable
+    day of each block from the instance's first day on, less visits already made there (for the
+    record; the reason says why none is planned)."""
     f = inst.frequencies[c]
+    hist = inst.history[c] if inst.history else ()
     out = []
     for b in range(0, inst.n_days, f.period_days):
-        out.extend([inst.date(b)] * f.visits)
+        if b + f.period_days <= inst.first_day:
+            continue
+        done = sum(1 for d in hist if b <= d < b + f.period_days)
+        out.extend([inst.date(max(b, inst.first_day))] * max(0, f.visits - done))
     return out
 
 

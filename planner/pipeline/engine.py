@@ -143,23 +143,24 @@ class Engine:
                            cost_per_unit=max(1, round(rd.cost_per_km * COST_SCALE)),
                            cost_per_second=round(rd.cost_per_second * COST_SCALE * 1000))
 
-    def _day_problem(self, vehicles: list[int], members: list[int]) -> RoutingProblem:
+    def _day_problem(self, vehicles: list[int], members: list[int], d: int | None = None) -> RoutingProblem:
         inst = self.inst
         r0 = vehicles[0]  # windows depend on the working day; a shared fleet shares one
         return RoutingProblem(
             distance=self.dist_m, duration=inst.dur_s, visit_loc=tuple(members),
             service=tuple(int(inst.service_s[c]) for c in members),
-            start_windows=tuple(inst.start_windows(c, r0) for c in members),
+            start_windows=tuple(inst.start_windows_on(c, r0, d) for c in members),
             vehicles=tuple(self._vehicle(r) for r in vehicles),
             demand=tuple(int(inst.demand[c]) for c in members) if inst.demand is not None else None,
             penalty=tuple(DROP_PENALTY for _ in members))
 
     def route_day(self, vehicles: list[int], members: list[int], *, guided: bool = False, budget: float = 1.0,
-                  initial: dict[int, list[int]] | None = None) -> tuple[dict[int, DayRoute], list[int]]:
-        """Route ``members`` with the reps ``vehicles`` on one day; returns routes and dropped."""
+                  initial: dict[int, list[int]] | None = None,
+                  day: int | None = None) -> tuple[dict[int, DayRoute], list[int]]:
+        """Route ``members`` with the reps ``vehicles`` on day offset ``day``; returns routes and dropped."""
         if not members:
-            return {r: make_route(self.inst, r, []) for r in vehicles}, []
-        problem = self._day_problem(vehicles, members)
+            return {r: make_route(self.inst, r, [], day) for r in vehicles}, []
+        problem = self._day_problem(vehicles, members, day)
         pos = {c: i for i, c in enumerate(members)}
         init = [[pos[c] for c in initial.get(r, []) if c in pos] for r in vehicles] if initial else None
         fast = self.fast_router is not None and self.fast_supports(problem)
@@ -178,12 +179,12 @@ class Engine:
         out: dict[int, DayRoute] = {}
         for v, r in enumerate(vehicles):
             seq = [members[i] for i in sol.routes[v]] if sol.routes else []
-            route = make_route(self.inst, r, seq)
+            route = make_route(self.inst, r, seq, day)
             while route is None and seq:  # engine and timeline disagree: drop the longest visit
                 worst = max(seq, key=lambda c: self.inst.service_s[c])
                 seq.remove(worst)
                 dropped.append(worst)
-                route = make_route(self.inst, r, seq)
+                route = make_route(self.inst, r, seq, day)
             out[r] = route
         return out, dropped
 
@@ -225,7 +226,7 @@ class Engine:
         for i, (vehicles, d) in enumerate(groups):
             owner = vehicles[0] if inst.ownership else -1
             day_routes, drop = self.route_day(vehicles, members.get(d, {}).get(owner, []),
-                                              guided=not inst.ownership, budget=per_group)
+                                              guided=not inst.ownership, budget=per_group, day=d)
             routes.update({(r, d): rt for r, rt in day_routes.items()})
             dropped.extend((c, d) for c in drop)
             if i % 10 == 0:
@@ -235,6 +236,12 @@ class Engine:
             state.polished_once = True
         self.progress("repair", 0.45)
         state.repair(dropped)
+        return self._search(state, unplanned)
+
+    def _search(self, state: "_State", unplanned: list) -> EngineResult:
+        """Improvement, polish and destroy-and-repair while time remains; then the last chance
+        for unplanned visits."""
+        inst = self.inst
         if self.do_improve:
             state.balance = self.balance_days
             self.progress("improvement", 0.55)
@@ -264,6 +271,51 @@ class Engine:
         self.progress("done", 1.0)
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
                             {"seconds": round(self._elapsed(), 2), **state.stats})
+
+    def run_warm(self, rep_of: dict[int, int], pattern: dict[int, Pattern], sequences: dict[Key, list[int]],
+                 displaced: list[int]) -> EngineResult:
+        """Continue from an existing plan (a re-plan): ``rep_of``/``pattern`` of the customers whose
+        visits stay as they are, ``sequences`` their routes' visit order per (rep, day offset),
+        ``displaced`` the customers to place anew (new, changed, or whose visits fell on lost days).
+
+        Kept routes are not re-optimised unless something changes on them; then placement,
+        improvement and destroy-and-repair run as in :meth:`run`, priced with the pattern
+        penalties (which carry a re-plan's change costs)."""
+        inst = self.inst
+        self.progress("eligibility", 0.02)
+        eligible, options, unplanned = self._eligibility()
+        no_rep = {u[0] for u in unplanned}
+        routes: dict[Key, DayRoute] = {}
+        kept_rep: dict[int, int] = {}
+        kept_pat: dict[int, Pattern] = {}
+        lost: set[int] = set()
+        for r, rd in enumerate(inst.reps):
+            for d in rd.day_offsets:
+                seq = [c for c in sequences.get((r, d), []) if c in pattern and c not in no_rep]
+                route = make_route(inst, r, seq, d)
+                if route is None:  # the old order no longer works (a visit longer now...): route it again
+                    new, dropped = self.route_day([r], seq, budget=0.5, day=d)
+                    route = new[r]
+                    lost.update(dropped)
+                routes[(r, d)] = route
+        for c, p in pattern.items():
+            if c not in no_rep and c not in lost:
+                kept_pat[c] = p
+                if c in rep_of:
+                    kept_rep[c] = rep_of[c]
+        state = _State(self, options, eligible, kept_rep, kept_pat, routes)
+        for c in lost:  # take the rest of its visits out too; it is placed anew below
+            for (r, d), rt in list(state.routes.items()):
+                if c in rt.seq:
+                    state._apply({(r, d): removal(inst, r, rt, c, d)[1]})
+        state.polished_once = True
+        state.changed = set()
+        self.progress("placing", 0.1)
+        todo = sorted({c for c in (*displaced, *lost) if c not in no_rep and eligible[c]},
+                      key=lambda c: (c not in inst.priority, len(eligible[c]), c))
+        state.place_new(todo)
+        self.progress("repair", 0.45)
+        return self._search(state, unplanned)
 
 
 class _State:
@@ -331,7 +383,7 @@ class _State:
             if hit is not None and hit[0] is rt:  # the route has not changed since
                 ins = hit[1]
             else:
-                ins = best_insertion(self.inst, v, rt, c, tries=tries)
+                ins = best_insertion(self.inst, v, rt, c, tries=tries, d=d)
                 self._ins_cache[key] = (rt, ins)
             if ins is not None and self.balance and self.own and self._span(ins[1]) > self.day_cap[v]:
                 ins = None  # the day would grow past the rep's balanced day
@@ -391,7 +443,7 @@ class _State:
         new = {}
         for d in self._visit_days(c):
             k = (self.at[(c, d)], d)
-            g, nr = removal(self.inst, k[0], self.routes[k], c)
+            g, nr = removal(self.inst, k[0], self.routes[k], c, d)
             gain += g
             new[k] = nr
         return gain, new
@@ -465,6 +517,58 @@ class _State:
             for d in sorted(set(by_c[c])):
                 self.unplanned.append((c, d, REASON_CAPACITY, "no room"))
 
+    def _placements(self, c: int, reps: int = 4) -> list[tuple[int | None, Pattern]]:
+        """(rep, pattern) options for a customer with no place yet: with ownership its pinned rep,
+        or the reps of its nearest customers and the nearest homes (at most ``reps``, those not
+        over their share of the work first); the most promising patterns by estimate."""
+        inst = self.inst
+        if not self.own:
+            alts = [(None, p) for p in self.options[(c, self.eligible[c][0])]]
+        else:
+            if inst.pinned[c] is not None:
+                cands = [inst.pinned[c]] if inst.pinned[c] in self.eligible[c] else []
+            else:
+                near = [r for r in self._neighbour_reps(c, k=10) if r in self.eligible[c]]
+                homes = sorted(self.eligible[c], key=lambda r: (inst.dur_s[c, inst.start_loc(r)], r))
+                cands = list(dict.fromkeys(near + homes))
+                fits = [r for r in cands if self.work[r] <= 1.10 * self.target[r] + 1]
+                cands = (fits + [r for r in cands if r not in fits])[:reps]
+            alts = [(r, p) for r in cands for p in self.options[(c, r)]]
+        if len(alts) <= 2 * EXACT_CANDIDATES:
+            return alts
+        scored = sorted((self._estimate(c, r, p) + p.penalty * 0.5, i) for i, (r, p) in enumerate(alts))
+        return [alts[i] for e, i in scored[:2 * EXACT_CANDIDATES] if e < float("inf")] or [alts[scored[0][1]]]
+
+    def place_new(self, customers: list[int]) -> None:
+        """Place customers that have no visits yet (a re-plan's new or changed customers) at their
+        cheapest (rep, pattern) by exact insertion, pattern penalties included. One that fits
+        nowhere keeps the days that fit on its most promising option; the others are listed
+        unplanned (and get a last chance at the end)."""
+        for c in customers:
+            alts = self._placements(c)
+            best = None
+            for r, p in alts:
+                placed = self._try_place(c, r, p)
+                if placed is not None:
+                    score = placed[0] + p.penalty * 0.5
+                    if best is None or score < best[0]:
+                        best = (score, r, p, placed[1])
+            if best is not None:
+                self._apply(best[3])
+                self._set(c, best[1], best[2])
+                self.stats["placed"] = self.stats.get("placed", 0) + 1
+                continue
+            if not alts:
+                continue
+            r, p = alts[0]
+            self._set(c, r, p)
+            for d in p.days:
+                ins = self._best_on_day(c, r, d, tries=10)
+                if ins is not None:
+                    self._apply({ins[1]: ins[2]})
+                else:
+                    self.unplanned.append((c, d, REASON_CAPACITY, "no room"))
+
     def _relocate_other(self, c: int, d: int) -> bool:
         """Make room for ``c`` on day ``d`` (its rep's route, or any vehicle's) by moving one other
         customer of that day entirely to another of its patterns; apply and return True if it works."""
@@ -476,7 +580,7 @@ class _State:
                 gain, rem = self._remove(x)
                 saved = {kk: self.routes[kk] for kk in rem}
                 self.routes.update(rem)
-                ins_c = best_insertion(self.inst, k[0], self.routes[k], c, tries=len(route.seq) + 1)
+                ins_c = best_insertion(self.inst, k[0], self.routes[k], c, tries=len(route.seq) + 1, d=d)
                 done = False
                 if ins_c is not None:
                     before = self.routes[k]
@@ -734,7 +838,7 @@ class _State:
             if not members:
                 continue
             new, dropped = self.eng.route_day(vehicles, members, guided=not self.own, budget=budget,
-                                              initial={r: old[r].seq for r in vehicles})
+                                              initial={r: old[r].seq for r in vehicles}, day=d)
             if not dropped and sum(rt.cost for rt in new.values()) < sum(rt.cost for rt in old.values()) - 1e-9:
                 self._apply({(r, d): new[r] for r in vehicles})
                 self.stats["polished"] += 1

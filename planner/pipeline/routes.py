@@ -29,13 +29,13 @@ def route_cost(inst: PlanningInstance, r: int, seq: list[int], tl: Timeline) -> 
     return km * rd.cost_per_km + (tl.back - tl.depart) * rd.cost_per_second
 
 
-def make_route(inst: PlanningInstance, r: int, seq: list[int]) -> DayRoute | None:
-    """Timeline and cost of visiting ``seq`` in order on rep ``r``'s day; None if infeasible
-    (times, lunch, visit cap or load capacity)."""
+def make_route(inst: PlanningInstance, r: int, seq: list[int], d: int | None = None) -> DayRoute | None:
+    """Timeline and cost of visiting ``seq`` in order on rep ``r``'s day (day offset ``d``: fixed
+    appointment times that day apply); None if infeasible (times, lunch, visit cap or capacity)."""
     cap = inst.reps[r].capacity
     if cap is not None and inst.demand is not None and int(inst.demand[seq].sum() if seq else 0) > cap:
         return None
-    tl = schedule_day([inst.visit(c, r) for c in seq], inst.reps[r].day, inst.dur_s)
+    tl = schedule_day([inst.visit(c, r, d) for c in seq], inst.reps[r].day, inst.dur_s)
     if tl is None:
         return None
     return DayRoute(list(seq), tl, route_cost(inst, r, seq, tl))
@@ -60,7 +60,7 @@ def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) 
 
 
 def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
-                   tries: int = 3) -> tuple[float, DayRoute] | None:
+                   tries: int = 3, d: int | None = None) -> tuple[float, DayRoute] | None:
     """Cheapest feasible insertion of ``c`` into ``route`` (checks the ``tries`` best positions
     by detour, exactly, with the timeline). Returns (cost increase, new route) or None."""
     rd = inst.reps[r]
@@ -77,7 +77,7 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     best: tuple[float, DayRoute] | None = None
     for pos in np.argsort(detour, kind="stable")[:tries]:
         new_seq = seq[:pos] + [c] + seq[pos:]
-        nr = make_route(inst, r, new_seq)
+        nr = make_route(inst, r, new_seq, d)
         if nr is not None:
             delta = nr.cost - route.cost
             if best is None or delta < best[0]:
@@ -85,10 +85,11 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     return best
 
 
-def removal(inst: PlanningInstance, r: int, route: DayRoute, c: int) -> tuple[float, DayRoute]:
-    """Cost decrease when ``c`` leaves ``route`` and the route without it."""
+def removal(inst: PlanningInstance, r: int, route: DayRoute, c: int,
+            d: int | None = None) -> tuple[float, DayRoute]:
+    """Cost decrease when ``c`` leaves ``route`` (rep ``r``, day offset ``d``) and the route without it."""
     seq = [x for x in route.seq if x != c]
-    nr = make_route(inst, r, seq)
+    nr = make_route(inst, r, seq, d)
     if nr is None:  # cannot happen with triangle-inequality travel times; keep the order anyway
         nr = DayRoute(seq, route.timeline, route.cost)
     return route.cost - nr.cost, nr

@@ -13,7 +13,8 @@ from typing import Collection, Mapping, Sequence
 import numpy as np
 
 from planner.domain import Customer, Rep, Region
-from planner.scheduling.patterns import Pattern, candidate_patterns, continue_from, workday_offsets
+from planner.scheduling.patterns import (Pattern, candidate_patterns, continue_from, flexible_patterns,
+                                         workday_offsets)
 from planner.solver.timeline import DaySpec, VisitSpec
 
 
@@ -28,6 +29,7 @@ class RepData:
     cost_per_km: float
     cost_per_second: float
     capacity: int | None = None
+    restricted: bool = False  # some workdays of the horizon are not available (absence, re-plan)
 
     @property
     def day_offset_set(self) -> frozenset[int]:
@@ -57,6 +59,10 @@ class PlanningInstance:
     priority: frozenset[int] = frozenset()
     demand: np.ndarray | None = None
     ownership: bool = True
+    first_day: int = 0
+    history: tuple[tuple[int, ...], ...] = ()
+    day_windows: Mapping[tuple[int, int], tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    custom_patterns: Mapping[tuple[int, int], tuple[Pattern, ...]] | None = None
     _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -81,25 +87,49 @@ class PlanningInstance:
         """Windows (seconds) in which customer ``c``'s visit may start on rep ``r``'s day."""
         return _start_windows(self.customers[c], self.reps[r].day, int(self.service_s[c]))
 
-    def visit(self, c: int, r: int) -> VisitSpec:
-        """Customer ``c`` as a visit on rep ``r``'s day (memoised: the instance never changes)."""
-        v = self._memo.get((c, r))
+    def start_windows_on(self, c: int, r: int, d: int | None) -> tuple[tuple[int, int], ...]:
+        """:meth:`start_windows` on day offset ``d``, narrowed by a fixed appointment's time there."""
+        wins = self.start_windows(c, r)
+        fixed = self.day_windows.get((c, d)) if d is not None and self.day_windows else None
+        if fixed is None:
+            return wins
+        return tuple((max(a, x), min(b, y)) for a, b in wins for x, y in fixed if max(a, x) <= min(b, y))
+
+    def visit(self, c: int, r: int, d: int | None = None) -> VisitSpec:
+        """Customer ``c`` as a visit on rep ``r``'s day (on day offset ``d``, if a fixed appointment
+        sets its time that day). Memoised: the instance never changes."""
+        if d is not None and (c, d) in self.day_windows:
+            key: tuple = (c, r, d)
+        else:
+            key = (c, r)
+        v = self._memo.get(key)
         if v is None:
-            v = self._memo[(c, r)] = VisitSpec(c, int(self.service_s[c]), self.start_windows(c, r))
+            v = self._memo[key] = VisitSpec(c, int(self.service_s[c]), self.start_windows_on(c, r, d))
         return v
 
     def patterns(self, c: int, r: int) -> list[Pattern]:
         """Allowed visit-day patterns of customer ``c`` if rep ``r`` sees it (keeping the spacing
         after its last visit before the horizon, if known)."""
+        if self.custom_patterns is not None:
+            return list(self.custom_patterns.get((c, r), ()))
         explicit = self.customers[c].allowed_days
+        work = set(self.reps[r].day_offsets)
+        hist = self.history[c] if self.history else ()
         if explicit is not None:
-            work = set(self.reps[r].day_offsets)
-            return [Pattern(tuple(p)) for p in explicit if set(p) <= work]
-        pats = candidate_patterns(self.frequencies[c], self.start, self.weeks,
-                                  self.reps[r].rep.workdays, self.customers[c].id)
+            f0 = self.first_day
+            return [Pattern(tuple(d for d in p if d >= f0)) for p in explicit
+                    if {d for d in p if d >= f0} <= work and {d for d in p if d < f0} == set(hist)]
         last = self.last_visit[c] if self.last_visit else None
-        if last is not None and pats:
-            pats = continue_from(pats, self.frequencies[c], last)
+        if self.reps[r].restricted or hist:
+            pats = flexible_patterns(self.frequencies[c], self.start, self.weeks, self.reps[r].rep.workdays,
+                                     self.reps[r].day_offsets, customer_id=self.customers[c].id,
+                                     history=([last] if last is not None else []) + list(hist),
+                                     first_day=self.first_day)
+        else:
+            pats = candidate_patterns(self.frequencies[c], self.start, self.weeks,
+                                      self.reps[r].rep.workdays, self.customers[c].id)
+            if last is not None and pats:
+                pats = continue_from(pats, self.frequencies[c], last)
         if c in self.priority:  # owed visits (frequency debt): the earlier the better
             pats = [Pattern(p.days, p.penalty + (2.0 * p.days[0] / 7 if p.days else 0.0)) for p in pats]
         return pats
@@ -131,25 +161,35 @@ def rep_day_spec(rep: Rep, start_loc: int, end_loc: int) -> DaySpec:
 def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarray, dur_s: np.ndarray,
                    customers: Sequence[Customer], reps: Sequence[Rep],
                    last_visits: Mapping[str, dt.date] | None = None,
-                   priority: Collection[str] = ()) -> PlanningInstance:
+                   priority: Collection[str] = (), *, absences: Mapping[str, Collection[dt.date]] | None = None,
+                   first_day: int = 0, history: Mapping[str, Sequence[int]] | None = None,
+                   day_windows: Mapping[tuple[str, int], tuple[int, int]] | None = None) -> PlanningInstance:
     """Build the instance from the planned customers and reps and their travel matrices.
 
     ``last_visits``: each customer's last visit before ``start`` (from the previous plan), so
     that spacing continues across plan boundaries. ``priority``: customers owed visits (missed
     ones, "frequency debt"): seen as early as possible and placed first.
 
+    ``absences``: rep id -> dates the rep is away (no visits then). ``first_day``: a re-plan
+    plans only day offsets from there on; ``history``: customer id -> its visit offsets before
+    ``first_day`` (they count for frequency and spacing). ``day_windows``: (customer id, day
+    offset) -> (earliest, latest) start in minutes, for fixed appointments.
+
     ``dist_km``/``dur_s`` are indexed like ``[c.location for c in customers] + [start, end for
     each rep]``.
     """
     n = len(customers)
     rep_ids = {r.id: i for i, r in enumerate(reps)}
-    rep_data = tuple(
-        RepData(i, r, rep_day_spec(r, n + 2 * i, n + 2 * i + 1),
-                tuple(workday_offsets(start, 7 * weeks, r.workdays)),
-                r.cost_per_km, r.cost_per_hour / 3600.0, r.capacity)
-        for i, r in enumerate(reps))
+    rep_data = []
+    for i, r in enumerate(reps):
+        offsets = workday_offsets(start, 7 * weeks, r.workdays)
+        away = {(d - start).days for d in (absences or {}).get(r.id, ())}
+        usable = tuple(o for o in offsets if o >= first_day and o not in away)
+        rep_data.append(RepData(i, r, rep_day_spec(r, n + 2 * i, n + 2 * i + 1), usable, r.cost_per_km,
+                                r.cost_per_hour / 3600.0, r.capacity, restricted=len(usable) < len(offsets)))
+    cindex = {c.id: i for i, c in enumerate(customers)}
     return PlanningInstance(
-        start=start, weeks=weeks, customers=tuple(customers), reps=rep_data,
+        start=start, weeks=weeks, customers=tuple(customers), reps=tuple(rep_data),
         dist_km=dist_km, dur_s=np.ceil(dur_s).astype(np.int64),
         service_s=np.array([region.policy.visit_minutes_of(c) * 60 for c in customers], dtype=np.int64),
         frequencies=tuple(region.policy.frequency_of(c) for c in customers),
@@ -159,5 +199,9 @@ def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarr
         priority=frozenset(i for i, c in enumerate(customers) if c.id in set(priority)),
         demand=np.array([c.demand for c in customers], dtype=np.int64),
         ownership=region.ownership,
+        first_day=first_day,
+        history=tuple(tuple(sorted(history.get(c.id, ()))) for c in customers) if history else (),
+        day_windows={(cindex[cid], d): ((a * 60, b * 60),) for (cid, d), (a, b) in (day_windows or {}).items()
+                     if cid in cindex},
     )
 

@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 import zlib
 from dataclasses import dataclass
+from typing import Collection, Sequence
 
 from planner.domain import Frequency
 
@@ -111,3 +112,108 @@ def continue_from(patterns: list[Pattern], freq: Frequency, last_visit_offset: i
             continue
         out.append(Pattern(p.days, round(p.penalty + abs(gap - ideal) / ideal, 3)))
     return out or patterns
+
+
+def _spaced(days: Sequence[int], gap: int) -> bool:
+    return all(b - a >= gap for a, b in zip(days, days[1:]))
+
+
+def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: frozenset[int],
+                      available: Sequence[int], *, customer_id: str = "", history: Sequence[int] = (),
+                      first_day: int = 0, required: Collection[int] = (),
+                      previous: Sequence[int] | None = None, max_patterns: int = 24) -> list[Pattern]:
+    """Visit-day patterns over ``[first_day, horizon)`` when not every workday can be used (rep
+    absences) or part of the horizon is already fixed (a re-plan from ``first_day``).
+
+    ``available``: the day offsets the rep can work (absences removed). ``history``: visit
+    offsets before ``first_day`` that already happened or stay as they are (negative: before
+    the horizon); they count towards their block's visits and the spacing. ``required``: days
+    that must be visit days (fixed appointments). ``previous``: the customer's visit days from
+    ``first_day`` in the plan being re-planned, tried first so that it is kept where it still
+    holds.
+
+    Each pattern starts from a source — ``previous``, then the regular patterns of
+    :func:`candidate_patterns` — keeps its days where possible and replaces the others by the
+    nearest available days of the same block that keep the spacing (:func:`min_gap_days`);
+    single-day shifts of the first result are added as alternatives. Every full block of the
+    frequency gets exactly its visits (history included); a block cut by the horizon's end
+    gets what its source puts there. The penalty is the source's plus 0.25 per replaced day,
+    plus how far the first gap after the history is from the ideal one (relative).
+    Returned days are only those from ``first_day`` on; [] if nothing fits.
+    """
+    horizon = 7 * weeks
+    avail = sorted(d for d in set(available) if first_day <= d < horizon)
+    avail_set = set(avail)
+    hist = sorted(d for d in history if d < first_day)
+    req = sorted(d for d in set(required) if first_day <= d < horizon)
+    if any(d not in avail_set for d in req):
+        return []
+    gap = min_gap_days(freq)
+    period = freq.period_days
+    sources: list[tuple[list[int], float]] = []
+    if previous is not None:
+        sources.append((sorted(d for d in previous if d >= first_day), 0.0))
+    for p in candidate_patterns(freq, start, weeks, workdays, customer_id):
+        sources.append(([d for d in p.days if d >= first_day], p.penalty))
+
+    def build(target: list[int]) -> tuple[list[int], int] | None:
+        chosen: list[int] = []
+        changed = 0
+        for k in range(first_day // period, -(-horizon // period)):
+            lo, hi = k * period, min((k + 1) * period, horizon)
+            done_here = sum(1 for d in hist if lo <= d < hi)
+            src = [d for d in target if lo <= d < hi]
+            need = freq.visits - done_here
+            want = max(0, need if hi - lo == period else min(len(src), need))
+            must = [d for d in req if lo <= d < hi]
+            if len(must) > want:
+                return None
+            picked = list(must)
+            for d in src:  # keep the source's days that still work
+                if len(picked) >= want:
+                    break
+                if d in avail_set and d not in picked and _spaced(sorted([*hist, *chosen, *picked, d]), gap):
+                    picked.append(d)
+            missing = [d for d in src if d not in picked] or [lo + (hi - lo) // 2]
+            while len(picked) < want:  # nearest available day of the block that keeps the spacing
+                ref = missing[min(len(missing) - 1, len(picked))]
+                options = [d for d in avail if max(lo, first_day) <= d < hi and d not in picked
+                           and _spaced(sorted([*hist, *chosen, *picked, d]), gap)]
+                if not options:
+                    return None
+                picked.append(min(options, key=lambda d: (abs(d - ref), d)))
+                changed += 1
+            chosen.extend(sorted(picked))
+        days = sorted(chosen)
+        if not _spaced(sorted([*hist, *days]), gap) or any(d not in days for d in req):
+            return None
+        return days, changed
+
+    out: dict[tuple[int, ...], float] = {}
+    first: list[int] | None = None
+    for target, penalty in sources:
+        built = build(target)
+        if built is None:
+            continue
+        days, changed = built
+        key = tuple(days)
+        ideal = period / freq.visits  # continuing after the history: the ideal gap preferred
+        cont = abs(days[0] - hist[-1] - ideal) / ideal if hist and days else 0.0
+        score = round(penalty + 0.25 * changed + cont, 3)
+        if key not in out or score < out[key]:
+            out[key] = score
+        if first is None:
+            first = days
+    if first is not None:  # one visit moved to another day of its block: small adjustments
+        base = out[tuple(first)]
+        for i, d in enumerate(first):
+            if d in req:
+                continue
+            lo = d - d % period
+            for e in avail:
+                if lo <= e < lo + period and e != d and max(e, d) >= first_day:
+                    days = sorted([*first[:i], e, *first[i + 1:]])
+                    if _spaced(sorted([*hist, *days]), gap) and tuple(days) not in out:
+                        out[tuple(days)] = round(base + 0.25, 3)
+    ranked = sorted(out.items(), key=lambda kv: (kv[1], kv[0]))[:max_patterns]
+    return [Pattern(days, pen) for days, pen in ranked]
