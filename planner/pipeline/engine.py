@@ -133,6 +133,12 @@ class Engine:
                 unplanned.append((c, None, code, reason))
         return eligible, options, unplanned
 
+    def eligibility(self) -> tuple[list[list[int]], dict[Key, list[Pattern]], list]:
+        """Step 1 alone (used by :mod:`planner.pipeline.decompose`): the eligible reps of each
+        customer, the patterns of each (customer, rep), and the customers no rep can see with
+        their code and reason."""
+        return self._eligibility()
+
     def _vehicle(self, r: int) -> VehicleSpec:
         rd = self.inst.reps[r]
         day = rd.day
@@ -271,6 +277,23 @@ class Engine:
         self.progress("done", 1.0)
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
                             {"seconds": round(self._elapsed(), 2), **state.stats})
+
+    def state_of(self, rep_of: dict[int, int], pattern: dict[int, Pattern],
+                 sequences: dict[Key, list[int]]) -> "_State":
+        """The search state of an existing plan (its routes in their order), e.g. to price the
+        alternatives of a customer (:meth:`_State.price_alternatives`). Routes that no longer
+        work as they are (facts changed) are re-sequenced by the timeline's order, else kept
+        as close as possible."""
+        eligible, options, _unplanned = self._eligibility()
+        routes: dict[Key, DayRoute] = {}
+        for r, rd in enumerate(self.inst.reps):
+            for d in rd.day_offsets:
+                seq = [c for c in sequences.get((r, d), []) if c in pattern]
+                route = make_route(self.inst, r, seq, d)
+                if route is None:
+                    route = self.route_day([r], seq, budget=0.5, day=d)[0][r]
+                routes[(r, d)] = route
+        return _State(self, options, eligible, dict(rep_of), dict(pattern), routes)
 
     def run_warm(self, rep_of: dict[int, int], pattern: dict[int, Pattern], sequences: dict[Key, list[int]],
                  displaced: list[int]) -> EngineResult:
@@ -568,6 +591,34 @@ class _State:
                     self._apply({ins[1]: ins[2]})
                 else:
                     self.unplanned.append((c, d, REASON_CAPACITY, "no room"))
+
+    def price_alternatives(self, c: int, reps: int = 6) -> list[tuple[int | None, Pattern, float | None]]:
+        """What each (rep, pattern) option of customer ``c`` would cost against its current place:
+        (rep, pattern, extra cost, or None if some day of it cannot take the visit), current first.
+        Nothing is changed."""
+        gain, rem = self._remove(c) if c in self.pattern else (0.0, {})
+        saved = {k: self.routes[k] for k in rem}
+        self.routes.update(rem)
+        cur = (self.rep_of.get(c) if self.own else None, self.pattern.get(c))
+        if self.own and c in self.rep_of:
+            homes = sorted(self.eligible[c], key=lambda r: (self.inst.dur_s[c, self.inst.start_loc(r)], r))
+            cands = [self.rep_of[c]] + [r for r in self._neighbour_reps(c, k=10) + homes[:2] if r != self.rep_of[c]]
+            cands = [r for r in dict.fromkeys(cands) if r in self.eligible[c]][:reps]
+            if self.inst.pinned[c] is not None:
+                cands = [self.inst.pinned[c]]
+            alts = [(r, p) for r in cands for p in self.options[(c, r)]]
+        else:
+            alts = self._placements(c, reps=reps)
+        out = []
+        try:
+            for r, p in alts:
+                placed = self._try_place(c, r, p)
+                out.append((r, p, None if placed is None else placed[0] - gain + 0.5 * p.penalty
+                            - 0.5 * (cur[1].penalty if cur[1] is not None else 0.0)))
+        finally:
+            self.routes.update(saved)
+        out.sort(key=lambda o: ((o[0], o[1]) != cur, o[2] is None, o[2] if o[2] is not None else 0.0))
+        return out
 
     def _relocate_other(self, c: int, d: int) -> bool:
         """Make room for ``c`` on day ``d`` (its rep's route, or any vehicle's) by moving one other

@@ -201,22 +201,35 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     # -- the patterns each customer may take, priced with the change cost
     near_reps = _candidate_reps(inst, previous, customers, rep_index)
     custom: dict[tuple[int, int], tuple[Pattern, ...]] = {}
+    broken_locks: list[Unassigned] = []
     for i, c in enumerate(customers):
         old = old_future.get(c.id, {})
         old_set = {((d - previous.start).days, rep_index.get(v[0], -1)) for d, v in old.items()}
         prev_days = sorted(d for d, _ in old_set) or None
+        old_rep = rep_index.get(previous.assignment.get(c.id, ""))
         my_locks = lock_days.get(c.id, [])
         lock_rep = next((lk.rep_id for lk in my_locks if lk.rep_id), None)
         required = [(lk.date - previous.start).days for lk in my_locks]
-        for r in near_reps[i]:
-            if lock_rep is not None and reps[r].id != lock_rep:
-                continue
-            pats = _patterns_for(inst, i, r, history.get(c.id, ()), required, prev_days)
-            priced = []
-            for p in pats:
-                moved = len(old_set - {(d, r) for d in p.days})
-                priced.append(Pattern(p.days, round(p.penalty + 2.0 * change_cost * moved, 3)))
-            custom[(i, r)] = tuple(sorted(priced, key=lambda p: (p.penalty, p.days)))
+        for attempt in range(2 if my_locks else 1):
+            for r in near_reps[i]:
+                if lock_rep is not None and reps[r].id != lock_rep and attempt == 0:
+                    continue
+                pats = _patterns_for(inst, i, r, history.get(c.id, ()), required, prev_days)
+                priced = []
+                new_owner = old_rep is not None and r != old_rep and inst.ownership
+                for p in pats:  # each visit leaving its day or rep, and a new account owner, is a change
+                    moved = len(old_set - {(d, r) for d in p.days}) + (1 if new_owner else 0)
+                    priced.append(Pattern(p.days, round(p.penalty + 2.0 * change_cost * moved, 3)))
+                if priced:
+                    custom[(i, r)] = tuple(sorted(priced, key=lambda p: (p.penalty, p.days)))
+            if any((i, r) in custom for r in near_reps[i]) or not my_locks:
+                break
+            # no visit-day pattern can hold the appointments: plan the customer without them, say why
+            for lk in my_locks:
+                broken_locks.append(Unassigned(c.id, lk.date, REASON_LOCK_INFEASIBLE, _lock_conflict(
+                    lk, history.get(c.id, ()), previous.start, region, c, absences)))
+            required, lock_rep = [], None
+            cause[i] = ("lock", "fixed appointment cannot be kept: planned without it")
     inst = dataclasses.replace(inst, custom_patterns=MappingProxyType(custom))
 
     # -- the kept part of the previous plan, as the engine's starting point
@@ -281,7 +294,7 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
                 for cid in set(history) | set(future.patterns) if cid in by_id}
     plan = dataclasses.replace(
         future, routes=tuple(sorted((*frozen, *future.routes), key=lambda r: (r.date, r.rep_id))),
-        unassigned=tuple(sorted((*kept_unassigned, *future.unassigned),
+        unassigned=tuple(sorted((*kept_unassigned, *future.unassigned, *broken_locks),
                                 key=lambda u: (u.customer_id, u.date or dt.date.min))),
         patterns=MappingProxyType(patterns),
         facts=MappingProxyType({c.id: customer_facts(c, region.policy) for c in customers}),
@@ -296,6 +309,21 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     stats.update(stability(previous, plan, from_date, {customers[i].id for i in cause}, by_id))
     stats["displaced"] = len(cause)
     return ReplanResult(plan, evaluation, tuple(changes), stats)
+
+
+def _lock_conflict(lk: Lock, history: Sequence[int], start: dt.date, region: Region, cust, absences) -> str:
+    """Why no visit-day pattern can hold the fixed appointment ``lk``."""
+    rep_id = lk.rep_id or cust.rep_id
+    if rep_id and lk.date in absences.get(rep_id, ()):
+        return f"the fixed appointment {lk.describe()} cannot be kept: rep {rep_id} is away that day"
+    if history:
+        last = start + dt.timedelta(days=max(history))
+        freq = region.policy.frequency_of(cust) if cust.allowed_days is None else "its allowed patterns"
+        return (f"the fixed appointment {lk.describe()} cannot be kept: a visit on {lk.date} does not fit the "
+                f"frequency {freq} after the visit already made on {last} (spacing, visits per period); "
+                "the customer is planned without it")
+    return (f"the fixed appointment {lk.describe()} cannot be kept: no visit-day pattern of the frequency "
+            "holds that day for the rep; the customer is planned without it")
 
 
 def _candidate_reps(inst, previous: Plan, customers, rep_index) -> list[list[int]]:
