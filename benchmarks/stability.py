@@ -84,6 +84,7 @@ def run(case: str, time_limit: float, share: float, seed: int) -> dict:
         "future_ratio": future_cost(res.plan, FROM) / future_cost(scratch.plan, FROM),
         "seconds": secs, "visits": res.evaluation.kpis["visits"], "required": res.evaluation.kpis["required_visits"],
         "violations": len(res.evaluation.violations) + len(scratch.evaluation.violations),
+        "unplanned": f"{len(res.plan.unassigned)}/{len(scratch.plan.unassigned)}",
         "changes": ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())),
     }
 
@@ -102,7 +103,7 @@ def main() -> None:
         print(f"{r['case']:>8} | {r['customers']:>5} | {r['changed']:>7} | {100 * r['kept']:>6.1f} | "
               f"{r['kept_visits']:>9} | {r['replan_cost']:>9.0f} | {r['scratch_cost']:>9.0f} | {r['ratio']:>6.3f} | "
               f"{r['future_ratio']:>6.3f} | {r['seconds']:>5.1f} | {r['visits']:>4}/{r['required']:<4} | "
-              f"{r['violations']:>5} | {r['changes']}", flush=True)
+              f"{r['unplanned']:>16} | {r['violations']:>5} | {r['changes']}", flush=True)
 
 
 if __name__ == "__main__":

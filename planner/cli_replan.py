@@ -37,7 +37,7 @@ def replan_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'
     the fewest changes; store it as the new latest plan and print the change report."""
     from planner.cli import _fail, _policy, _session, console
     from planner.db.repository import (PlanNotFound, add_lock, load_absences, load_locks, load_plan, load_region,
-                                       save_plan)
+                                       missed_visits, save_plan)
     from planner.geo.providers import make_travel
     from planner.pipeline import PlanRejected
     from planner.pipeline.replan import ReplanError, replan
@@ -52,12 +52,13 @@ def replan_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'
         region = load_region(s, _policy(policy))
         absences = load_absences(s)
         locks = load_locks(s, previous.plan_id)
+        missed = missed_visits(s, previous.start, day)
         with Progress(TextColumn("[bold]{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("re-planning", total=1.0)
             try:
                 res = replan(region, previous, day, time_limit=time_limit, seed=seed, travel=make_travel(settings),
-                             absences=absences, locks=locks, change_cost=change_cost,
+                             absences=absences, locks=locks, change_cost=change_cost, missed=missed,
                              progress=lambda stage, frac: bar.update(task, completed=frac, description=stage))
             except ReplanError as e:
                 _fail(str(e))

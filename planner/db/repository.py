@@ -364,3 +364,26 @@ def delete_lock(session: Session, plan_id: str, lock_id: int) -> bool:
     """Remove a lock of a plan."""
     return session.execute(delete(PlanLockRow).where(PlanLockRow.plan_id == plan_id,
                                                      PlanLockRow.id == lock_id)).rowcount > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Visit records read by planning
+# ----------------------------------------------------------------------------------------------
+MISSED = ("absent", "rescheduled")  # visit outcomes that leave the visit owed (frequency debt)
+
+
+def missed_visits(session: Session, since: dt.date, until: dt.date) -> set[tuple[str, dt.date]]:
+    """(customer id, date) of visits recorded as missed (absent, rescheduled) in ``[since, until)``
+    with no visit recorded as done for that customer later that day or after."""
+    from planner.db.models import VisitRow
+    lo, hi = dt.datetime.combine(since, dt.time()), dt.datetime.combine(until, dt.time())
+    rows = session.execute(select(VisitRow.customer_id, VisitRow.visited_at, VisitRow.outcome)
+                           .where(VisitRow.visited_at >= lo, VisitRow.visited_at < hi)
+                           .order_by(VisitRow.visited_at, VisitRow.id)).all()
+    out: set[tuple[str, dt.date]] = set()
+    for cid, at, outcome in rows:
+        if outcome in MISSED:
+            out.add((cid, at.date()))
+        elif outcome == "done":
+            out = {(c, d) for c, d in out if c != cid}
+    return out

@@ -44,6 +44,15 @@ class Context:
     previous: Plan | None = None          # the plan it re-planned
     absences: Mapping[str, Collection[dt.date]] | None = None
     locks: Sequence[Lock] = ()
+    missed: Collection[tuple[str, dt.date]] = ()  # visits of the copied past recorded as missed (owed)
+
+    def made_visits(self) -> dict[str, list[tuple[dt.date, str]]]:
+        """:func:`visits_by_customer` without the copied past's visits recorded as missed."""
+        out = visits_by_customer(self.plan)
+        if self.missed:
+            gone = set(self.missed)
+            out = {c: [(d, r) for d, r in vs if (c, d) not in gone or self.is_live(d)] for c, vs in out.items()}
+        return out
 
     @property
     def live_routes(self) -> tuple[Route, ...]:
@@ -93,7 +102,7 @@ def check_frequency(ctx: Context) -> list[Violation]:
     is listed as unplanned with a reason); never more; inactive customers get none."""
     out = []
     plan = ctx.plan
-    visits = visits_by_customer(plan)
+    visits = ctx.made_visits()
     unplanned = defaultdict(list)
     for u in plan.unassigned:
         unplanned[u.customer_id].append(u.date)
@@ -135,7 +144,7 @@ def check_spacing(ctx: Context) -> list[Violation]:
     """Visits are spread: N/week never on consecutive days (nor twice a day); 1/M-weeks at least
     5·M days apart (10 days for fortnightly, the outside reviewer's rule)."""
     out = []
-    for cid, vs in visits_by_customer(ctx.plan).items():
+    for cid, vs in ctx.made_visits().items():
         c = ctx.customers.get(cid)
         if c is None:
             continue

@@ -33,13 +33,13 @@ class Evaluation:
 
 def evaluate(region: Region, plan: Plan, travel: TravelMatrix, *, frozen_before: dt.date | None = None,
              previous: Plan | None = None, absences: Mapping[str, Collection[dt.date]] | None = None,
-             locks: Sequence[Lock] = ()) -> Evaluation:
+             locks: Sequence[Lock] = (), missed: Collection[tuple[str, dt.date]] = ()) -> Evaluation:
     """Check ``plan`` against ``region`` with travel times from ``travel``.
 
     A re-plan passes ``frozen_before`` (days before it were copied from ``previous``: they are
     checked to be unchanged, and count for frequency and spacing, but their routes are not
     re-checked against facts that changed since), and the ``absences`` and ``locks`` it had
-    to respect."""
+    to respect, and the copied visits recorded as ``missed`` since (they do not count as made)."""
     frozen_before = frozen_before or plan.frozen_before
     customers = {c.id: c for c in region.customers}
     reps = {r.id: r for r in region.reps}
@@ -60,7 +60,8 @@ def evaluate(region: Region, plan: Plan, travel: TravelMatrix, *, frozen_before:
     def travel_km(a: Location, b: Location) -> float:
         return float(mats.distance_km[sub[points[a]], sub[points[b]]])
 
-    ctx = Context(region, plan, customers, reps, travel_s, frozen_before, previous, absences, tuple(locks))
+    ctx = Context(region, plan, customers, reps, travel_s, frozen_before, previous, absences, tuple(locks),
+                  frozenset(missed))
     violations: list[Violation] = []
     for check in ALL_CHECKS:
         violations.extend(check(ctx))

@@ -46,6 +46,7 @@ THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the be
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
+MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
 
 
 @dataclass
@@ -368,7 +369,7 @@ class _State:
         self._ins_cache: dict[tuple, tuple] = {}
         self._est_cache: dict[tuple, tuple] = {}
         self._near = None
-        self.best: tuple[float, tuple] | None = None
+        self.best: tuple[float, tuple, float] | None = None  # (objective, state, its route part)
         # Balanced days (the rules: workloads balanced between reps and days): while improving,
         # no day of a rep may grow past 1.2 x its average day (or half a working day), nor fall
         # under its average day / 1.2 (days already outside may not move further out).
@@ -751,20 +752,24 @@ class _State:
 
     def _snapshot(self) -> tuple:
         return (dict(self.routes), dict(self.at), dict(self.pattern), dict(self.rep_of), self.work.copy(),
-                set(self.changed), self.total)
+                set(self.changed), self.total, list(self.unplanned))
 
     def _restore(self, snap: tuple) -> None:
-        (self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed, self.total) = (
-            dict(snap[0]), dict(snap[1]), dict(snap[2]), dict(snap[3]), snap[4].copy(), set(snap[5]), snap[6])
+        (self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed, self.total, self.unplanned) = (
+            dict(snap[0]), dict(snap[1]), dict(snap[2]), dict(snap[3]), snap[4].copy(), set(snap[5]), snap[6],
+            list(snap[7]))
 
     def _penalties(self) -> float:
-        return 0.5 * sum(p.penalty for p in self.pattern.values())
+        """Pattern preferences (half weight) and, far above any route cost, each visit left
+        unplanned for want of room (so destroy-and-repair takes any state that plans more)."""
+        missing = sum(1 for u in self.unplanned if u[1] is not None and u[2] == REASON_CAPACITY)
+        return 0.5 * sum(p.penalty for p in self.pattern.values()) + MISSING_PENALTY * missing
 
     def note_best(self) -> bool:
         """Remember the current state if it is the best so far; True if it is."""
         val = self.total + self._penalties()
         if self.best is None or val < self.best[0] - 1e-6:
-            self.best = (val, self._snapshot())
+            self.best = (val, self._snapshot(), self.total + 0.5 * sum(p.penalty for p in self.pattern.values()))
             return True
         return False
 
@@ -783,8 +788,8 @@ class _State:
         destroy-and-repair phase, which may span several calls. :meth:`restore_best` returns to
         the best state seen. Returns the number of improvements of the best."""
         inst = self.inst
-        partial = {u[0] for u in self.unplanned}
-        customers = [c for c in sorted(self.pattern) if c not in partial]
+        # customers with visits left unplanned take part too: a repair that places them all wins
+        customers = sorted(self.pattern)
         if len(customers) < 2:
             return 0
         if self._near is None or self._near[0] != customers:
@@ -827,7 +832,7 @@ class _State:
             if ok and self.note_best():
                 improved += 1
                 self.stats["lns_moves"] = self.stats.get("lns_moves", 0) + 1
-            elif not ok or val > self.best[0] * (1 + threshold) + 1e-9:
+            elif not ok or val > self.best[0] + threshold * self.best[2] + 1e-9:
                 self._restore(snap)
         self.stats["lns_iterations"] = self.stats.get("lns_iterations", 0) + it
         return improved
@@ -864,6 +869,8 @@ class _State:
             _score, r, p, new = opts[0]
             self._apply(new)
             self._set(c, r, p)
+            if any(u[0] == c for u in self.unplanned):  # all its visits are placed now
+                self.unplanned = [u for u in self.unplanned if u[0] != c or u[1] is None]
         return True
 
     def polish(self, deadline: float) -> bool:

@@ -49,7 +49,7 @@ class Change:
     """One change against the previous plan. ``kind``: added, removed, moved or retimed.
     ``cause``: new_customer, customer_removed, customer_inactive, frequency_change,
     visit_minutes_change, opening_change, location_change, pin_change, allowed_days_change,
-    rep_absent, rep_removed, lock, previously_unplanned, unplanned, cost_gain, knock_on."""
+    rep_absent, rep_removed, lock, missed_visit, previously_unplanned, unplanned, cost_gain, knock_on."""
 
     customer_id: str
     kind: str
@@ -114,10 +114,13 @@ def _strip_route(route: Route, gone: Collection[str], region: Region, travel: Tr
 def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: float = 30.0, seed: int = 0,
            travel: TravelMatrix | None = None, absences: Mapping[str, Collection[dt.date]] | None = None,
            locks: Sequence[Lock] = (), change_cost: float = CHANGE_COST, progress: Progress | None = None,
-           check: bool = True, balance_days: bool = True) -> ReplanResult:
+           check: bool = True, balance_days: bool = True,
+           missed: Collection[tuple[str, dt.date]] = ()) -> ReplanResult:
     """Re-plan ``previous`` from ``from_date`` on under the current ``region`` facts (see the module
     doc). ``absences``: rep id -> dates away. ``locks``: fixed appointments (never moved; an exact
-    time or a window is honoured by routing). Raises :class:`ReplanError` for a request that
+    time or a window is honoured by routing). ``missed``: (customer id, date) of visits before
+    ``from_date`` recorded as missed (frequency debt): they do not count as made, and the customer
+    is seen again as early as its spacing allows. Raises :class:`ReplanError` for a request that
     cannot be made and :class:`PlanRejected` if ``check`` and the evaluator finds a violation."""
     travel = travel or HaversineTravel()
     absences = {k: frozenset(v) for k, v in (absences or {}).items()}
@@ -145,9 +148,12 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     frozen = [fr for fr in (_strip_route(r, gone, region, travel) for r in previous.routes if r.date < from_date)
               if fr is not None]
     history: dict[str, list[int]] = {}
+    missed = {(cid, d) for cid, d in missed if d < from_date}
     for r in frozen:
         for s in r.stops:
-            history.setdefault(s.customer_id, []).append((r.date - previous.start).days)
+            if (s.customer_id, r.date) not in missed:
+                history.setdefault(s.customer_id, []).append((r.date - previous.start).days)
+    owed = sorted({cid for cid, _d in missed if cid in active_ids})
     old_future = _visits(previous, since=from_date)
 
     # -- the instance over the whole horizon, planning only from ``first`` on
@@ -158,7 +164,8 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     windows = {(lk.customer_id, (lk.date - previous.start).days): lk.start_window
                for lk in locks if lk.start_window is not None}
     inst = build_instance(region, previous.start, previous.weeks, mats.distance_km, mats.duration_s, customers,
-                          reps, absences=absences, first_day=first, history=history, day_windows=windows)
+                          reps, priority=owed, absences=absences, first_day=first, history=history,
+                          day_windows=windows)
     cidx = {c.id: i for i, c in enumerate(customers)}
 
     # -- why each customer would have to change
@@ -171,6 +178,9 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
             any(r.date < from_date and any(s.customer_id == c.id for s in r.stops) for r in frozen)
         if not known:
             cause[i] = ("new_customer", "new customer")
+            continue
+        if c.id in owed:
+            cause[i] = ("missed_visit", "a visit was recorded as missed: it is owed")
             continue
         if facts_old is not None and facts_old != facts_new:
             fields = facts_changes(facts_old, facts_new)
@@ -219,7 +229,8 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
                 new_owner = old_rep is not None and r != old_rep and inst.ownership
                 for p in pats:  # each visit leaving its day or rep, and a new account owner, is a change
                     moved = len(old_set - {(d, r) for d in p.days}) + (1 if new_owner else 0)
-                    priced.append(Pattern(p.days, round(p.penalty + 2.0 * change_cost * moved, 3)))
+                    early = 2.0 * (p.days[0] - first) / 7 if c.id in owed and p.days else 0.0  # debt: soon
+                    priced.append(Pattern(p.days, round(p.penalty + 2.0 * change_cost * moved + early, 3)))
                 if priced:
                     custom[(i, r)] = tuple(sorted(priced, key=lambda p: (p.penalty, p.days)))
             if any((i, r) in custom for r in near_reps[i]) or not my_locks:
@@ -265,7 +276,8 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
                               and cidx[s.customer_id] in pattern]
     displaced = sorted(cause)
     fast = pyvrp_engine.PyVrpEngine() if pyvrp_engine.available() else None
-    eng = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress,
+    missing = frozenset(i for i, c in enumerate(customers) if c.rep_id and c.rep_id not in rep_index)
+    eng = Engine(inst, OrToolsEngine(), time_limit=time_limit, seed=seed, progress=progress, missing_pins=missing,
                  balance_days=balance_days, fast_router=fast, fast_supports=pyvrp_engine.supports)
     result = eng.run_warm(rep_of, pattern, sequences, displaced)
 
@@ -302,7 +314,7 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     changes = change_report(previous, plan, from_date, region, cause={customers[i].id: v for i, v in cause.items()},
                             travel=travel)
     evaluation = evaluate(region, plan, travel, frozen_before=from_date, previous=previous, absences=absences,
-                          locks=locks)
+                          locks=locks, missed=missed)
     if check and not evaluation.ok:
         raise PlanRejected(evaluation)
     stats = dict(result.stats)
@@ -448,4 +460,45 @@ def stability(previous: Plan, plan: Plan, from_date: dt.date, changed: Collectio
             "kept_share": round(kept / total, 4) if total else 1.0}
 
 
-__all__ = ["CHANGE_COST", "Change", "ReplanError", "ReplanResult", "change_report", "replan", "stability"]
+def lock_issue(region: Region, plan: Plan, lock: Lock,
+               absences: Mapping[str, Collection[dt.date]]) -> tuple[str, str] | None:
+    """Why ``lock`` cannot be placed on ``plan``, as ``(field, message)`` (None if it can).
+
+    ``field`` names what is wrong: ``customer_id`` (unknown or inactive customer), ``date``
+    (outside the plan's horizon; the rep does not work or is away that day), ``rep_id`` (unknown
+    rep, or the customer is pinned to another one) or ``time`` (outside the rep's working hours).
+    ``absences``: rep id -> dates away."""
+    try:
+        cust = region.customer(lock.customer_id)
+    except KeyError:
+        return "customer_id", f"no customer {lock.customer_id!r}"
+    if not cust.active:
+        return "customer_id", f"customer {cust.id} is inactive"
+    if not plan.start <= lock.date <= plan.end:
+        return "date", f"{lock.date} is outside the plan's horizon {plan.start}..{plan.end}"
+    rep_id = lock.rep_id or cust.rep_id or plan.assignment.get(cust.id)
+    if lock.rep_id and cust.rep_id and lock.rep_id != cust.rep_id:
+        return "rep_id", f"customer {cust.id} is pinned to rep {cust.rep_id}, not {lock.rep_id}"
+    if rep_id is not None:
+        rep = next((r for r in region.reps if r.id == rep_id), None)
+        if rep is None:
+            return "rep_id", f"no rep {rep_id!r}"
+        if not rep.works_on(lock.date):
+            return "date", f"rep {rep_id} does not work on {lock.date:%A} {lock.date}"
+        if lock.date in absences.get(rep_id, ()):
+            return "date", f"rep {rep_id} is away on {lock.date}"
+        win = lock.start_window
+        if win is not None and (win[1] < rep.work_start or win[0] >= rep.work_end):
+            return "time", f"the appointment time is outside rep {rep_id}'s working hours"
+    return None
+
+
+def lock_problem(region: Region, plan: Plan, lock: Lock,
+                 absences: Mapping[str, Collection[dt.date]]) -> str | None:
+    """Why ``lock`` cannot be placed on ``plan`` (None if it can): the message of :func:`lock_issue`."""
+    issue = lock_issue(region, plan, lock, absences)
+    return issue[1] if issue else None
+
+
+__all__ = ["CHANGE_COST", "Change", "ReplanError", "ReplanResult", "change_report", "lock_issue", "lock_problem",
+           "replan", "stability"]

@@ -56,9 +56,12 @@ def test_nothing_changed_keeps_the_plan(base):
     res = replan(region, old, START + dt.timedelta(days=3), time_limit=3, seed=1)
     assert res.evaluation.ok
     assert frozen(res.plan, START + dt.timedelta(days=3)) == frozen(old, START + dt.timedelta(days=3))
-    assert res.stats["displaced"] == 0
-    assert res.stats["kept_share"] >= 0.95
-    assert all(c.cause in ("cost_gain", "knock_on") for c in res.changes)
+    since = START + dt.timedelta(days=3)
+    owed = {u.customer_id for u in old.unassigned if u.date is None or u.date >= since}
+    assert res.stats["displaced"] == len(owed)  # only what the first plan could not make is re-placed
+    # the first plan had 3 s of search: the re-plan may still find moves that pay their change cost
+    assert res.stats["kept_share"] >= 0.8
+    assert all(c.cause in ("cost_gain", "knock_on") or c.customer_id in owed for c in res.changes)
     assert res.evaluation.kpis["cost"] <= old_cost(region, old) * 1.001
 
 
@@ -70,10 +73,11 @@ def old_cost(region, plan):
 def test_absence_new_closed_and_regraded_customers(base):
     region, old = base
     cs = {c.id: c for c in region.customers}
-    ids = sorted(c for c in old.assignment if any(s.customer_id == c for r in old.routes for s in r.stops))
+    since = START + dt.timedelta(days=2)
+    ids = sorted({c for (c, _d) in visits(old, since)})  # customers with visits to re-plan
     closed, regraded, moved = ids[0], ids[1], ids[2]
-    new = dataclasses.replace(cs[ids[3]], id="NEW1", location=Location(cs[ids[3]].location.lat + 0.003,
-                                                                       cs[ids[3]].location.lon))
+    new = dataclasses.replace(cs[ids[3]], id="NEW1", frequency=Frequency(1, 1),  # weekly: due in both weeks
+                              location=Location(cs[ids[3]].location.lat + 0.003, cs[ids[3]].location.lon))
     customers = dict(cs)
     customers[closed] = dataclasses.replace(cs[closed], active=False)
     customers[regraded] = dataclasses.replace(cs[regraded], frequency=Frequency(2, 1))
@@ -83,14 +87,13 @@ def test_absence_new_closed_and_regraded_customers(base):
     region2 = dataclasses.replace(region, customers=tuple(customers.values()))
     away_rep = region.reps[0].id
     away = {START + dt.timedelta(days=8), START + dt.timedelta(days=9)}
-    since = START + dt.timedelta(days=2)
     res = replan(region2, old, since, time_limit=4, seed=1, absences={away_rep: away})
     assert res.evaluation.ok
     assert frozen(res.plan, since) == frozen(old, since)
     new_v = visits(res.plan, since)
     assert not any(rid == away_rep and d in away for (_c, d), rid in new_v.items())
     assert not any(c == closed for c, _d in new_v)
-    assert sum(1 for c, _d in new_v if c == "NEW1") >= 1
+    assert sum(1 for c, _d in new_v if c == "NEW1") == 2
     assert sum(1 for c, _d in visits(res.plan) if c == regraded) == 4  # 2/week over 2 weeks
     causes = {(c.customer_id, c.cause) for c in res.changes}
     assert (closed, "customer_inactive") in causes
@@ -124,7 +127,8 @@ def test_a_timed_lock_is_kept_and_an_impossible_one_reported(base):
 
 def test_deleted_customer_leaves_the_frozen_past_too(base):
     region, old = base
-    gone = next(s.customer_id for r in old.routes if r.date == START for s in r.stops)
+    later = {c for (c, _d) in visits(old, START + dt.timedelta(days=1))}
+    gone = next(s.customer_id for r in old.routes if r.date == START for s in r.stops if s.customer_id in later)
     region2 = dataclasses.replace(region, customers=tuple(c for c in region.customers if c.id != gone))
     res = replan(region2, old, START + dt.timedelta(days=1), time_limit=2, seed=1)
     assert res.evaluation.ok
@@ -141,3 +145,20 @@ def test_bad_requests(base):
     with pytest.raises(ReplanError, match="not between"):
         cid = next(iter(old.assignment))
         replan(region, old, START + dt.timedelta(days=5), locks=[Lock(cid, START + dt.timedelta(days=3))])
+
+
+def test_a_missed_visit_is_owed_and_made_early(base):
+    region, old = base
+    since = START + dt.timedelta(days=2)
+    mine = visits(old)
+    # a weekly customer seen on day 0 or 1: the visit was missed, so week 1 still owes it
+    cid, d0 = next((c, d) for (c, d) in sorted(mine) if d < since and
+                   str(region.policy.frequency_of(region.customer(c))) == "1/week")
+    res = replan(region, old, since, time_limit=3, seed=1, missed={(cid, d0)})
+    assert res.evaluation.ok
+    week1 = sorted(d for (c, d) in visits(res.plan, since) if c == cid and d < START + dt.timedelta(days=7))
+    assert len(week1) == 1 and week1[0] <= START + dt.timedelta(days=4)
+    assert any(c.customer_id == cid and c.cause == "missed_visit" for c in res.changes)
+    # without the record, the week is done and no second visit is made
+    res2 = replan(region, old, since, time_limit=2, seed=1)
+    assert not [d for (c, d) in visits(res2.plan, since) if c == cid and d < START + dt.timedelta(days=7)]
