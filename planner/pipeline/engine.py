@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from planner.domain import (REASON_BAD_FREQUENCY, REASON_CAPACITY, REASON_NO_WINDOW,
-                            REASON_PINNED_REP_MISSING, REASON_UNREACHABLE)
+                            REASON_PINNED_REP_MISSING, REASON_REP_ABSENT, REASON_UNREACHABLE)
 from planner.pipeline.routes import DayRoute, best_insertion, insertion_estimate, make_route, removal
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.instance import PlanningInstance
@@ -111,9 +111,14 @@ class Engine:
             for r in ([] if why else reps):
                 pats = inst.patterns(c, r)
                 if not pats:
-                    why = why or (REASON_BAD_FREQUENCY,
-                                  f"frequency {inst.frequencies[c]} cannot be met on the workdays of rep "
-                                  f"{inst.reps[r].rep.id} without consecutive days")
+                    if inst.reps[r].restricted:  # absences (or a re-plan's fixed past) took the days needed
+                        why = why or (REASON_REP_ABSENT,
+                                      f"rep {inst.reps[r].rep.id} is away on the days a visit pattern of frequency "
+                                      f"{inst.frequencies[c]} needs (or they lie before the re-plan date)")
+                    else:
+                        why = why or (REASON_BAD_FREQUENCY,
+                                      f"frequency {inst.frequencies[c]} cannot be met on the workdays of rep "
+                                      f"{inst.reps[r].rep.id} without consecutive days")
                     continue
                 if not inst.start_windows(c, r):
                     why = (REASON_NO_WINDOW, f"no opening window fits a {inst.service_s[c] // 60}-minute "
@@ -275,6 +280,13 @@ class Engine:
             state.balance = False
         state.reinsert_unplanned()
         unplanned.extend(state.unplanned)
+        for c, p in sorted(state.pattern.items()):  # visits no day could take (rep away most of a block)
+            for m in p.short:
+                who = f"rep {inst.reps[state.rep_of[c]].rep.id}" if inst.ownership and c in state.rep_of else "the fleet"
+                unplanned.append((c, m, REASON_REP_ABSENT,
+                                  f"{who} is away on the days this visit could take in the period from "
+                                  f"{inst.date(m)} (frequency {inst.frequencies[c]}, spacing kept); the other "
+                                  "visits are planned"))
         self.progress("done", 1.0)
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
                             {"seconds": round(self._elapsed(), 2), **state.stats})
@@ -679,7 +691,14 @@ class _State:
             if self.own:
                 rt = self.routes[(r, d)]
                 hours = self._span(rt) / 3600
-                where = f"rep {self.inst.reps[r].rep.id}'s day ({len(rt.seq)} visits, {hours:.1f} h of work)"
+                rd = self.inst.reps[r]
+                week = [k for k in rd.day_offsets if k // 7 == d // 7]
+                booked = sum(self._span(self.routes[(r, k)]) for k in week) / 3600
+                avail = len(week) * rd.capacity_s / 3600
+                over = booked + self.inst.service_s[c] / 3600 - avail
+                where = (f"rep {rd.rep.id}'s day ({len(rt.seq)} visits, {hours:.1f} h of work; the week has "
+                         f"{booked:.1f} h booked of {avail:.1f} h available"
+                         + (f", exceeded by {over:.1f} h with this visit)" if over > 0 else ")"))
             else:
                 where = "any vehicle's route that day"
             left.append((c, d, REASON_CAPACITY,

@@ -230,7 +230,7 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
                 for p in pats:  # each visit leaving its day or rep, and a new account owner, is a change
                     moved = len(old_set - {(d, r) for d in p.days}) + (1 if new_owner else 0)
                     early = 2.0 * (p.days[0] - first) / 7 if c.id in owed and p.days else 0.0  # debt: soon
-                    priced.append(Pattern(p.days, round(p.penalty + 2.0 * change_cost * moved + early, 3)))
+                    priced.append(Pattern(p.days, round(p.penalty + 2.0 * change_cost * moved + early, 3), p.short))
                 if priced:
                     custom[(i, r)] = tuple(sorted(priced, key=lambda p: (p.penalty, p.days)))
             if any((i, r) in custom for r in near_reps[i]) or not my_locks:

@@ -32,6 +32,10 @@ class Pattern:
 
     days: tuple[int, ...]
     penalty: float = 0.0
+    short: tuple[int, ...] = ()  # visits the frequency asks for that no day can take (their block's first day)
+
+
+SHORT_PENALTY = 1000.0  # per visit a pattern cannot make (rep away): any complete pattern is preferred
 
 
 def workday_offsets(start: dt.date, n_days: int, workdays: frozenset[int]) -> list[int]:
@@ -138,7 +142,10 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
     single-day shifts of the first result are added as alternatives. Every full block of the
     frequency gets exactly its visits (history included); a block cut by the horizon's end
     gets what its source puts there. The penalty is the source's plus 0.25 per replaced day,
-    plus how far the first gap after the history is from the ideal one (relative).
+    plus how far the first gap after the history is from the ideal one (relative). A block with
+    too few days left (the rep away most of a week) gets the visits that fit; the pattern lists
+    the others in ``short`` and costs :data:`SHORT_PENALTY` per visit, so that the customer is
+    still seen in the other blocks and the missing visits are reported.
     Returned days are only those from ``first_day`` on; [] if nothing fits.
     """
     horizon = 7 * weeks
@@ -156,8 +163,9 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
     for p in candidate_patterns(freq, start, weeks, workdays, customer_id):
         sources.append(([d for d in p.days if d >= first_day], p.penalty))
 
-    def build(target: list[int]) -> tuple[list[int], int] | None:
+    def build(target: list[int]) -> tuple[list[int], int, list[int]] | None:
         chosen: list[int] = []
+        short: list[int] = []
         changed = 0
         for k in range(first_day // period, -(-horizon // period)):
             lo, hi = k * period, min((k + 1) * period, horizon)
@@ -179,30 +187,33 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
                 ref = missing[min(len(missing) - 1, len(picked))]
                 options = [d for d in avail if max(lo, first_day) <= d < hi and d not in picked
                            and _spaced(sorted([*hist, *chosen, *picked, d]), gap)]
-                if not options:
-                    return None
+                if not options:  # the block cannot hold all its visits: the rest are short
+                    short.extend([max(lo, first_day)] * (want - len(picked)))
+                    break
                 picked.append(min(options, key=lambda d: (abs(d - ref), d)))
                 changed += 1
             chosen.extend(sorted(picked))
         days = sorted(chosen)
         if not _spaced(sorted([*hist, *days]), gap) or any(d not in days for d in req):
             return None
-        return days, changed
+        return days, changed, short
 
     out: dict[tuple[int, ...], float] = {}
+    shorts: dict[tuple[int, ...], tuple[int, ...]] = {}
     first: list[int] | None = None
     for target, penalty in sources:
         built = build(target)
         if built is None:
             continue
-        days, changed = built
+        days, changed, short = built
         key = tuple(days)
         ideal = period / freq.visits  # continuing after the history: the ideal gap preferred
         cont = abs(days[0] - hist[-1] - ideal) / ideal if hist and days else 0.0
-        score = round(penalty + 0.25 * changed + cont, 3)
+        score = round(penalty + 0.25 * changed + cont + SHORT_PENALTY * len(short), 3)
         if key not in out or score < out[key]:
             out[key] = score
-        if first is None:
+            shorts[key] = tuple(short)
+        if first is None or len(short) < len(shorts.get(tuple(first), ())):
             first = days
     if first is not None:  # one visit moved to another day of its block: small adjustments
         base = out[tuple(first)]
@@ -215,5 +226,6 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
                     days = sorted([*first[:i], e, *first[i + 1:]])
                     if _spaced(sorted([*hist, *days]), gap) and tuple(days) not in out:
                         out[tuple(days)] = round(base + 0.25, 3)
+                        shorts[tuple(days)] = shorts[tuple(first)]
     ranked = sorted(out.items(), key=lambda kv: (kv[1], kv[0]))[:max_patterns]
-    return [Pattern(days, pen) for days, pen in ranked]
+    return [Pattern(days, pen, shorts.get(days, ())) for days, pen in ranked]

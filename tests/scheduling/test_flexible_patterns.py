@@ -55,8 +55,14 @@ def test_spacing_is_kept_across_the_fixed_past():
     assert {p.days for p in got} == {(3,), (4,)}
 
 
-def test_impossible_when_the_week_has_too_few_days():
-    # 2/week but only Monday and Tuesday left in week 2: never on consecutive days -> nothing
-    assert flexible_patterns(Frequency(2, 1), MON, 2, WEEKDAYS, weekdays(2, minus={9, 10, 11})) == []
-    # a required day on a day the rep does not have -> nothing
+def test_a_week_with_too_few_days_gets_what_fits_and_lists_the_rest_short():
+    # 2/week but only Monday and Tuesday (days 7, 8) left in week 2: never on consecutive days,
+    # so week 2 gets one visit; the second is short (reported from the week's first day, 7)
+    got = flexible_patterns(Frequency(2, 1), MON, 2, WEEKDAYS, weekdays(2, minus={9, 10, 11}))
+    assert got and all(p.short == (7,) and p.penalty >= 1000 for p in got)
+    assert all(len([d for d in p.days if d < 7]) == 2 and len([d for d in p.days if d >= 7]) == 1 for p in got)
+    assert flexible_patterns(Frequency(2, 1), MON, 2, WEEKDAYS, weekdays(2, minus={10}))[0].short == ()
+
+
+def test_impossible_when_a_required_day_is_missing():
     assert flexible_patterns(Frequency(1, 1), MON, 1, WEEKDAYS, weekdays(1, minus={2}), required=[2]) == []
