@@ -284,7 +284,7 @@ def explain_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest
     console.print(f"Days: {', '.join(f'{d:%a} {d}' for d in exp_c.dates) or '-'}: {escape(exp_c.why_days)}",
                   highlight=False)
     for u in exp_c.unplanned:
-        console.print(f"Unplanned {u['date'] or ''}: [{u['code']}] {escape(u['reason'])}", highlight=False)
+        console.print(f"Unplanned {u['date'] or ''}: \\[{u['code']}] {escape(u['reason'])}", highlight=False)
     if exp_c.alternatives:
         t = Table("rep", "days", "extra cost", title="options priced on the plan's routes")
         for a in exp_c.alternatives:

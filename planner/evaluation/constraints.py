@@ -165,12 +165,24 @@ def check_spacing(ctx: Context) -> list[Violation]:
 
 
 def check_ownership(ctx: Context) -> list[Violation]:
-    """One rep per customer over the horizon, and the pinned rep when there is one."""
+    """One rep per customer over the horizon, and the pinned rep when there is one. A re-plan
+    may hand a customer to another rep from its re-plan date only when the facts require it:
+    the customer is now pinned to that rep, a fixed appointment names it, or the earlier rep
+    left the region."""
     out = []
+    locked = {(lk.customer_id, lk.rep_id) for lk in ctx.locks if lk.rep_id}
     for cid, vs in visits_by_customer(ctx.plan).items():
         reps = {r for d, r in vs if ctx.is_live(d)}
+        past = {r for d, r in vs if not ctx.is_live(d)}
+        c = ctx.customers.get(cid)
         if len(reps) > 1 and ctx.region.ownership:
             out.append(Violation("ownership", f"seen by several reps {sorted(reps)}", cid))
+        elif reps and past - reps and ctx.region.ownership:
+            (new,) = reps
+            handed = (c is not None and c.rep_id == new) or (cid, new) in locked or not (past & set(ctx.reps))
+            if not handed:
+                out.append(Violation("ownership", f"seen by {sorted(past)} before the re-plan date and by {new} "
+                                                  "after, with no pin, appointment or departure requiring it", cid))
         c = ctx.customers.get(cid)
         if c is not None and c.rep_id and reps - {c.rep_id}:
             out.append(Violation("pin", f"pinned to {c.rep_id}, planned with {sorted(reps)}", cid))

@@ -210,6 +210,16 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
 
     # -- the patterns each customer may take, priced with the change cost
     near_reps = _candidate_reps(inst, previous, customers, rep_index)
+    if inst.ownership:  # account ownership: whoever saw the customer before the re-plan date keeps it
+        seen_by: dict[str, str] = {}
+        for r in frozen:
+            for s in r.stops:
+                seen_by[s.customer_id] = r.rep_id
+        for i, c in enumerate(customers):
+            lock_rep = next((lk.rep_id for lk in lock_days.get(c.id, []) if lk.rep_id), None)
+            owner = seen_by.get(c.id)
+            if owner in rep_index and not c.rep_id and lock_rep in (None, owner):
+                near_reps[i] = [rep_index[owner]]
     custom: dict[tuple[int, int], tuple[Pattern, ...]] = {}
     broken_locks: list[Unassigned] = []
     for i, c in enumerate(customers):
