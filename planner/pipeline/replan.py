@@ -100,7 +100,9 @@ def _strip_route(route: Route, gone: Collection[str], region: Region, travel: Tr
         return route
     if not stops:
         return None
-    rep = next(r for r in region.reps if r.id == route.rep_id)
+    rep = next((r for r in region.reps if r.id == route.rep_id), None)
+    if rep is None:  # the rep left the region since: the day stays as driven, figures as recorded
+        return dataclasses.replace(route, stops=stops)
     cust = {c.id: c for c in region.customers}
     pts = [rep.start, *(cust[s.customer_id].location for s in stops), rep.end_location]
     m = travel.get_matrix(pts)

@@ -78,3 +78,18 @@ def test_a_frozen_visit_of_a_customer_closed_since_is_history_not_a_violation():
     old = plan([weekly(reg, 0), weekly(reg, 2, cid="C2")])
     assert check(reg, old, frozen_before=day(1), previous=old) == set()
     assert check(reg, old) == {"inactive"}
+
+
+def test_a_customer_keeps_its_rep_across_the_replan_date_unless_the_facts_require_a_change():
+    reg = region()
+    before, after = weekly(reg, 0), weekly(reg, 7, rid="R2")
+    p = plan([before, weekly(reg, 1, cid="C2"), weekly(reg, 8, "R1", cid="C2"), after], weeks=2)
+    kw = dict(frozen_before=day(3), previous=plan([before, weekly(reg, 1, cid="C2")], weeks=2))
+    assert check(reg, p, **kw) == {"ownership"}
+    assert check(reg, p, locks=[Lock("C1", day(7), "R2", at=9 * 60)], **kw) == set()       # appointment names R2
+    pinned = Region(customers=(cust("C1", 1, rep_id="R2"), cust("C2", 2)), reps=reg.reps)
+    assert check(pinned, p, **kw) == set()                                                  # now pinned to R2
+    gone = Region(customers=reg.customers, reps=(rep("R2"),))
+    p_gone = plan([before, after, weekly(reg, 1, "R2", cid="C2"), weekly(reg, 8, "R2", cid="C2")], weeks=2)
+    kw_gone = dict(frozen_before=day(3), previous=plan([before, weekly(reg, 1, "R2", cid="C2")], weeks=2))
+    assert check(gone, p_gone, **kw_gone) == set()                                          # R1 left
