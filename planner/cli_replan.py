@@ -25,6 +25,19 @@ def _date(text: str, option: str) -> dt.date:
         raise  # unreachable
 
 
+def _plan_and_facts(s, plan_id: str, policy: Optional[Path]):
+    """The stored plan ``plan_id`` (or exit with the error), the region under ``policy`` and the
+    absences: what re-planning and explaining read."""
+    from planner.cli import _fail, _policy
+    from planner.db.repository import PlanNotFound, load_absences, load_plan, load_region
+    try:
+        plan = load_plan(s, plan_id)
+    except PlanNotFound as e:
+        _fail(str(e))
+        raise  # unreachable
+    return plan, load_region(s, _policy(policy)), load_absences(s)
+
+
 def replan_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'"),
                from_: str = typer.Option(..., "--from", help="first day to re-plan (YYYY-MM-DD); earlier days stay"),
                time_limit: float = typer.Option(30.0, min=1.0, help="seconds of search"),
@@ -35,9 +48,8 @@ def replan_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'
                show: int = typer.Option(40, help="change report rows to print (0: all)")) -> None:
     """Re-plan a stored plan from a date under the current facts (imports, absences, locks) with
     the fewest changes; store it as the new latest plan and print the change report."""
-    from planner.cli import _fail, _policy, _session, console
-    from planner.db.repository import (PlanNotFound, add_lock, load_absences, load_locks, load_plan, load_region,
-                                       missed_visits, save_plan)
+    from planner.cli import _fail, _session, console
+    from planner.db.repository import add_lock, load_locks, missed_visits, save_plan
     from planner.geo.providers import make_travel
     from planner.pipeline import PlanRejected
     from planner.pipeline.replan import ReplanError, replan
@@ -45,12 +57,7 @@ def replan_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'
     day = _date(from_, "--from")
     settings = get_settings()
     with _session() as s:
-        try:
-            previous = load_plan(s, plan_id)
-        except PlanNotFound as e:
-            _fail(str(e))
-        region = load_region(s, _policy(policy))
-        absences = load_absences(s)
+        previous, region, absences = _plan_and_facts(s, plan_id, policy)
         locks = load_locks(s, previous.plan_id)
         missed = missed_visits(s, previous.start, day)
         with Progress(TextColumn("[bold]{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -232,18 +239,13 @@ def explain_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest
                 policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
     """Why a plan is as it is: unplanned visits with their reasons, per rep figures, or for one
     customer why this rep and these days, with the cost of the alternatives."""
-    from planner.cli import _fail, _policy, _session, console
-    from planner.db.repository import PlanNotFound, load_absences, load_plan, load_region, plan_changes
+    from planner.cli import _fail, _session, console
+    from planner.db.repository import plan_changes
     from planner.geo.providers import make_travel
     from planner.pipeline.explain import ExplainError, explain_customer, explain_plan
     from planner.settings import get_settings
     with _session() as s:
-        try:
-            plan = load_plan(s, plan_id)
-        except PlanNotFound as e:
-            _fail(str(e))
-        region = load_region(s, _policy(policy))
-        absences = load_absences(s)
+        plan, region, absences = _plan_and_facts(s, plan_id, policy)
         changes = plan_changes(s, plan.plan_id)
     if customer is None:
         exp = explain_plan(region, plan)

@@ -282,7 +282,8 @@ class Engine:
         unplanned.extend(state.unplanned)
         for c, p in sorted(state.pattern.items()):  # visits no day could take (rep away most of a block)
             for m in p.short:
-                who = f"rep {inst.reps[state.rep_of[c]].rep.id}" if inst.ownership and c in state.rep_of else "the fleet"
+                owned = inst.ownership and c in state.rep_of
+                who = f"rep {inst.reps[state.rep_of[c]].rep.id}" if owned else "the fleet"
                 unplanned.append((c, m, REASON_REP_ABSENT,
                                   f"{who} is away on the days this visit could take in the period from "
                                   f"{inst.date(m)} (frequency {inst.frequencies[c]}, spacing kept); the other "
