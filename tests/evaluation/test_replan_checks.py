@@ -7,7 +7,7 @@ import dataclasses
 from planner.domain import Frequency, Lock, Region, TimeWindow
 from planner.evaluation.evaluator import evaluate
 
-from .helpers import MON, TRAVEL, cust, day, plan, rep, route, stop, unassigned
+from .helpers import TRAVEL, cust, day, plan, rep, route, stop, unassigned
 
 
 def region(**kw) -> Region:
