@@ -120,11 +120,34 @@ def _next_monday() -> dt.date:
     return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
 
 
+def _solver(workers: int):
+    """``plan_region`` for one worker; else the decomposed plan on a local process pool of
+    ``workers`` or, with ``PLANNER_BROKER_URL`` set, on the Celery workers."""
+    import functools
+
+    from planner.pipeline import plan_region
+    from planner.pipeline.decompose import plan_region_parallel
+    if workers == 1:
+        return plan_region
+    executor = None
+    if get_settings().broker_url:
+        try:
+            from planner.jobs.celery_app import CeleryExecutor, make_celery
+        except ImportError:
+            _fail("PLANNER_BROKER_URL is set but Celery is not installed: pip install 'field-visit-planner[celery]'")
+        executor = CeleryExecutor(make_celery())
+    return functools.partial(plan_region_parallel, workers=workers, executor=executor)
+
+
 def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Optional[str],
-              policy: Optional[Path], summary: str, deterministic: bool = False, balance_days: bool = True) -> str:
-    from planner.db.repository import PlanNotFound, load_plan, load_region, save_plan
-    from planner.geo.travel import HaversineTravel
-    from planner.pipeline import PlanRejected, last_visits_before, plan_region
+              policy: Optional[Path], summary: str, deterministic: bool = False, balance_days: bool = True,
+              workers: int = 1) -> str:
+    from planner.db.repository import PlanNotFound, load_absences, load_plan, load_region, save_plan
+    from planner.api.services import frequency_debt
+    from planner.geo.errors import TravelError
+    from planner.geo.providers import explain_travel_error, make_travel
+    from planner.pipeline import PlanRejected, last_visits_before
+    from planner.pipeline.decompose import PartFailed
     settings = get_settings()
     with _session() as s:
         region = load_region(s, _policy(policy))
@@ -141,13 +164,18 @@ def _run_plan(start: dt.date, weeks: int, time_limit: float, seed: int, reps: Op
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("planning", total=1.0)
             try:
-                result = plan_region(region, start, weeks, time_limit=time_limit, seed=seed,
-                                     travel=HaversineTravel(settings.circuity, settings.speed_kmh),
+                result = _solver(workers)(region, start, weeks, time_limit=time_limit, seed=seed,
+                                     travel=make_travel(settings),
                                      rep_ids=reps.split(",") if reps else None, deterministic=deterministic,
-                                     last_visits=last, balance_days=balance_days,
+                                     last_visits=last, balance_days=balance_days, absences=load_absences(s),
+                                     priority=frequency_debt(s, start),
                                      progress=lambda stage, frac: bar.update(task, completed=frac, description=stage))
             except PlanRejected as e:
                 _fail(f"{e}\nThe plan was not stored (this is a bug in the engine; please report it).", 3)
+            except TravelError as e:
+                _fail(f"travel ({settings.travel}): {explain_travel_error(e, region)}")
+            except PartFailed as e:
+                _fail(f"{e}\nThe plan was not stored.")
         plan_id = save_plan(s, result.plan, result.evaluation.kpis)
         s.commit()
     names = {r.id: r.name for r in region.reps}
@@ -171,13 +199,19 @@ def plan(start: Optional[str] = typer.Option(None, help="first day YYYY-MM-DD (d
                                                         "→ same plan on any machine"),
          balance_days: bool = typer.Option(True, help="keep each rep's days near its average day (the rules' "
                                                       "balanced workloads); --no-balance-days packs visits into "
-                                                      "fewer, longer days when cheaper")) -> None:
+                                                      "fewer, longer days when cheaper"),
+         workers: Optional[int] = typer.Option(None, min=1, help="parts planned at a time: the region is split by "
+                                               "territory and the parts solved by a local process pool of N "
+                                               "(default: PLANNER_PLAN_WORKERS or the cores; 1: in one piece, in this "
+                                               "process); with PLANNER_BROKER_URL set, by the Celery workers")) -> None:
     """Plan the visits of all active customers; print a summary and store the plan."""
+    from planner.pipeline.decompose import default_workers
     try:
         day = dt.date.fromisoformat(start) if start else _next_monday()
     except ValueError:
         _fail(f"bad --start {start!r}, expected YYYY-MM-DD")
-    _run_plan(day, weeks, time_limit, seed, reps, policy, summary, deterministic, balance_days)
+    _run_plan(day, weeks, time_limit, seed, reps, policy, summary, deterministic, balance_days,
+              workers or get_settings().plan_workers or default_workers())
 
 
 def _load(plan_id: str, policy: Optional[Path]):
@@ -248,6 +282,175 @@ def demo(time_limit: float = typer.Option(30.0, min=1.0, help="seconds of search
     maps_cmd(plan_id, out, lang, None)
 
 
+def _pct(load: Optional[float]) -> str:
+    return "∞" if load is None else f"{load * 100:.0f}%"
+
+
+def _print_capacity(report) -> None:
+    """Rich tables of a :class:`planner.scheduling.capacity.CapacityReport`."""
+    from rich.markup import escape
+    base = report.base
+    table = Table(title=f"Capacity {report.start} .. {report.start + dt.timedelta(days=7 * report.weeks - 1)}: "
+                        "required h (visits + estimated driving) / available h, load")
+    table.add_column("rep")
+    for w in base.week_totals:
+        table.add_column(f"week {w.week + 1}\n{w.week_start}", justify="right")
+    table.add_column("horizon", justify="right")
+    for rid in base.rep_ids:
+        rows = [w for w in base.rep_weeks if w.rep_id == rid]
+        cells = []
+        for w in rows:
+            text = f"{w.required_hours:.1f} / {w.available_hours:.1f} {_pct(w.load)}"
+            if w.over_hours > 0:
+                text = f"[bold red]{text}[/]"
+            if w.max_visits is not None and w.visits > w.max_visits:
+                text += f"\n[bold red]{w.visits} visits > cap {w.max_visits}[/]"
+            if w.absent_days:
+                text += f"\n({w.absent_days} day(s) away)"
+            cells.append(text)
+        req, avail = sum(w.required_hours for w in rows), sum(w.available_hours for w in rows)
+        cells.append(f"{req:.1f} / {avail:.1f} {_pct(req / avail if avail else None)}")
+        table.add_row(rid, *cells)
+    req = sum(t.required_hours for t in base.week_totals)
+    avail = sum(t.available_hours for t in base.week_totals)
+    table.add_row("[bold]region", *[f"[bold]{t.required_hours:.1f} / {t.available_hours:.1f} {_pct(t.load)}"
+                                    for t in base.week_totals],
+                  f"[bold]{req:.1f} / {avail:.1f} {_pct(req / avail if avail else None)}", end_section=True)
+    console.print(table)
+    grades = Table(title="By grade: customers, visits and hours required per week and over the horizon (driving "
+                         "attributed by each stop's detour); customers no rep can serve")
+    for col in ("grade", "cust", "visits/wk", "visit h/wk", "drive h/wk", "visits", "hours", "no rep"):
+        grades.add_column(col, justify="left" if col == "grade" else "right")
+    for g in base.grades:
+        grades.add_row(g.grade, str(g.customers), " ".join(str(v) for v in g.visits_per_week),
+                       " ".join(f"{h:.1f}" for h in g.visit_hours_per_week),
+                       " ".join(f"{h:.1f}" for h in g.travel_hours_per_week),
+                       str(g.visits), f"{g.hours:.1f}", str(g.unservable) if g.unservable else "")
+    console.print(grades)
+    findings = base.findings()
+    if findings:
+        console.print("[bold red]Over capacity / cannot be served:[/]")
+        for f in findings:
+            console.print(f"  • {escape(f)}", highlight=False)
+    else:
+        s = base.summary
+        console.print(f"[bold green]Everything fits[/]: {s.required_hours:.1f} h required of {s.available_hours:.1f} h "
+                      f"available; the busiest rep-week is at {_pct(s.max_load)}.", highlight=False)
+    for wi in report.what_ifs:
+        t = Table(title=f"What if: {escape(wi.description)}")
+        for col in ("", "before", "after"):
+            t.add_column(col, justify="left" if not col else "right")
+        b, a = wi.before, wi.after
+        t.add_row("available h", f"{b.available_hours:.1f}", f"{a.available_hours:.1f}")
+        t.add_row("required h (visits + driving)", f"{b.required_hours:.1f} ({b.visit_hours:.1f} + {b.travel_hours:.1f})",
+                  f"{a.required_hours:.1f} ({a.visit_hours:.1f} + {a.travel_hours:.1f})")
+        t.add_row("rep-weeks over capacity", str(b.overloaded_rep_weeks), str(a.overloaded_rep_weeks))
+        t.add_row("hours over capacity", f"{b.over_hours:.1f}", f"{a.over_hours:.1f}")
+        t.add_row("visits over the visit caps", str(b.visits_over_caps), str(a.visits_over_caps))
+        t.add_row("region over capacity h", f"{b.region_over_hours:.1f}", f"{a.region_over_hours:.1f}")
+        t.add_row("busiest rep-week", _pct(b.max_load), _pct(a.max_load))
+        t.add_row("customers no rep can serve", str(b.unservable), str(a.unservable))
+        for rid, (x, y) in wi.rep_over_hours(base).items():
+            if x > 0 or y > 0:
+                t.add_row(f"  {rid}: hours over", f"{x:.1f}", f"{y:.1f}")
+        for a_rep in wi.added_reps:
+            t.add_row(f"  {a_rep.rep_id}: added near {a_rep.near_rep_id}", "",
+                      f"{a_rep.lat:.5f}, {a_rep.lon:.5f}")
+        console.print(t)
+
+
+@app.command("check")
+def check_cmd(start: Optional[str] = typer.Option(None, help="first day YYYY-MM-DD (default: next Monday)"),
+              weeks: int = typer.Option(4, min=1, max=26, help="weeks to check"),
+              reps: Optional[str] = typer.Option(None, help="check only these reps (comma-separated ids)"),
+              what_if_reps: int = typer.Option(0, min=0, max=20, help="what if N more reps like the average rep "
+                                                                      "worked from the most overloaded territories"),
+              what_if_frequency: Optional[list[str]] = typer.Option(
+                  None, help="what if GRADE=FREQUENCY, e.g. C=1/3weeks (repeatable)"),
+              as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+              policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
+    """Capacity pre-check before solving: required visit hours + estimated driving per rep and
+    week against available hours (absences deducted), by grade, with what-ifs.
+
+    Exit code 0 when everything fits; 2 when a rep-week is over capacity (hours or visit cap)
+    or a customer cannot be served by any rep; 1 for bad input.
+    """
+    import json
+
+    from planner.db.repository import PlanNotFound, load_absences, load_plan, load_region
+    from planner.geo.errors import TravelError
+    from planner.geo.providers import make_travel
+    from planner.pipeline import last_visits_before
+    from planner.scheduling.capacity import capacity_check, parse_frequency_override
+    try:
+        day = dt.date.fromisoformat(start) if start else _next_monday()
+    except ValueError:
+        _fail(f"bad --start {start!r}, expected YYYY-MM-DD")
+    if day > dt.date.max - dt.timedelta(days=7 * weeks):
+        _fail(f"--start {start} is too late")
+    overrides = {}
+    try:
+        for text in what_if_frequency or []:
+            grade, freq = parse_frequency_override(text)
+            overrides[grade] = freq
+        visit_policy = _policy(policy)
+    except DomainError as e:
+        _fail(str(e))
+    unknown = [g for g in overrides if g not in visit_policy.rules]
+    if unknown:
+        _fail(f"--what-if-frequency: unknown grade(s) {', '.join(unknown)}; the policy has "
+              f"{', '.join(visit_policy.grades)}")
+    rep_ids = [r.strip() for r in reps.split(",") if r.strip()] if reps else None
+    with _session() as s:
+        region = load_region(s, visit_policy)
+        absences = load_absences(s)
+        try:  # visit days continue the spacing of the latest plan, as `planner plan` does
+            previous = load_plan(s, "latest")
+            last = last_visits_before(previous, day) if previous.start < day else None
+        except PlanNotFound:
+            last = None
+    if not any(c.active for c in region.customers):
+        _fail("no active customers: run `planner import customers FILE` first")
+    if not region.reps:
+        _fail("no reps: run `planner import reps FILE` first")
+    if rep_ids is not None:
+        missing = sorted(set(rep_ids) - {r.id for r in region.reps})
+        if missing or not rep_ids:
+            _fail(f"--reps: unknown rep id(s) {', '.join(missing)}" if missing else "--reps: no rep ids given")
+    settings = get_settings()
+    try:
+        report = capacity_check(region, day, weeks, travel=make_travel(settings),
+                                absences=absences, rep_ids=rep_ids, frequency_overrides=overrides or None,
+                                extra_reps=what_if_reps, last_visits=last)
+    except (DomainError, ValueError, TravelError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_capacity(report)
+    if not report.fits:
+        raise typer.Exit(2)
+
+
+@app.command("worker")
+def worker_cmd(concurrency: Optional[int] = typer.Option(None, min=1, help="parts planned at the same time by this "
+                                                         "worker (processes; default: the cores)"),
+               name: Optional[str] = typer.Option(None, help="worker name (default: planner-PID@HOST)"),
+               loglevel: str = typer.Option("info", help="debug, info, warning or error")) -> None:
+    """Start a Celery worker for plan jobs and their parts (needs PLANNER_BROKER_URL and the
+    same PLANNER_DATABASE_URL as the server)."""
+    settings = get_settings()
+    if not settings.broker_url:
+        _fail("PLANNER_BROKER_URL is not set: a worker needs the Celery broker, e.g. "
+              "PLANNER_BROKER_URL=redis://127.0.0.1:6379/0 planner worker", 2)
+    try:
+        from planner.api.celery_jobs import make_worker_app
+        from planner.jobs.celery_app import run_worker
+    except ImportError as e:
+        _fail(f"Celery is not installed ({e.name}): pip install 'field-visit-planner[celery]'", 2)
+    run_worker(make_worker_app(settings), concurrency=concurrency, name=name, loglevel=loglevel)
+
+
 def _register_bench() -> None:
     from planner.bench.cli import bench_app
     app.add_typer(bench_app, name="bench")
@@ -258,6 +461,9 @@ _register_bench()
 from planner.api.cli import auth_app, serve  # noqa: E402  (HTTP API: `planner serve`, `planner auth`)
 app.add_typer(auth_app, name="auth")
 app.command("serve")(serve)
+
+from planner.cli_replan import register as _register_replan  # noqa: E402  (replan, lock, unavailable, explain)
+_register_replan(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

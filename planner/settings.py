@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///planner.db"
     circuity: float = 1.3
     speed_kmh: float = 30.0
+    # travel model: haversine | osm:PATH (.osm.pbf) | osrm:URL | valhalla:URL (planner.geo.providers)
+    travel: str = "haversine"
+    travel_cache: Path = Path(".planner-travel-cache")  # road graphs built from OSM extracts
     policy_file: Path | None = None
     geocode_cache: Path = Path(".planner-geocode-cache.sqlite")
     geocoder: str = "nominatim"
@@ -22,6 +25,12 @@ class Settings(BaseSettings):
     job_workers: int = 1          # plans solved at the same time, each in its own process
     map_assets: str = "local"     # Leaflet JS/CSS of served maps: "local" (bundled) or "cdn"
     max_time_limit: float = 3600.0  # the longest search a POST /plans may ask for (seconds)
+    # Parallel parts and scale-out (planner.pipeline.decompose, planner.jobs.celery_app)
+    plan_workers: int | None = None   # parts planned at a time for one plan (pool size, Celery slots); None: cores
+    broker_url: str | None = None     # Celery broker, e.g. redis://127.0.0.1:6379/0: plan jobs run on `planner worker`s
+    result_backend: str | None = None  # Celery result backend (part results); None: the broker URL
+    broker_visibility_timeout: float = 7200.0  # s until a lost worker's unacknowledged part is redelivered
+    part_max_attempts: int = 3        # a part delivered more often (its worker died each time) fails its job
 
 
 def get_settings() -> Settings:

@@ -26,13 +26,18 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from planner.db.models import CustomerRow, JobRow, PlanRow, RepRow
 from planner.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from planner.domain import Region
+    from planner.pipeline import PlanResult
 
 log = logging.getLogger("planner.api.jobs")
 
@@ -46,8 +51,9 @@ def now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def new_job(session: Session, params: dict[str, Any], created_by: str | None) -> JobRow:
-    job = JobRow(id=uuid.uuid4().hex, kind="plan", status="queued", progress=0.0, stage=None, error=None,
+def new_job(session: Session, params: dict[str, Any], created_by: str | None, kind: str = "plan") -> JobRow:
+    """A queued job of ``kind`` (``plan``, or ``replan``: :mod:`planner.api.replan_jobs`). The caller commits."""
+    job = JobRow(id=uuid.uuid4().hex, kind=kind, status="queued", progress=0.0, stage=None, error=None,
                  params=params, info={}, plan_id=None, created_by=created_by, created_at=now())
     session.add(job)
     session.flush()
@@ -62,8 +68,13 @@ def fail_job(session: Session, job_id: str, error: str) -> bool:
 
 
 def recover_interrupted(session: Session) -> int:
-    """Mark the jobs a previous server left queued or running as failed. The caller commits."""
-    res = session.execute(update(JobRow).where(JobRow.status.in_(ACTIVE))
+    """Mark the jobs a previous server left queued or running as failed. The caller commits.
+    Jobs handed to Celery workers (``info.runner == "celery"``) go on without the server: kept."""
+    ids = [j.id for j in session.scalars(select(JobRow).where(JobRow.status.in_(ACTIVE)))
+           if (j.info or {}).get("runner") != "celery"]
+    if not ids:
+        return 0
+    res = session.execute(update(JobRow).where(JobRow.id.in_(ids), JobRow.status.in_(ACTIVE))
                           .values(status="failed", error=RESTART_ERROR, finished_at=now()))
     return res.rowcount or 0
 
@@ -106,6 +117,11 @@ class JobRunner:
                 self._fail(job_id, "internal error while starting the job")
 
     def _run(self, job_id: str) -> None:
+        if self.settings.broker_url and self._kind(job_id) != "replan":
+            # scale-out: the job runs on Celery workers (planner.api.celery_jobs); re-plans run here
+            from planner.api.celery_jobs import send_job
+            send_job(self.settings, self.session_factory, job_id)
+            return
         proc = self._ctx.Process(target=run_plan_job, name=f"planner-job-{job_id[:8]}",
                                  args=(self.settings.model_dump(mode="json"), job_id, os.getpid()), daemon=True)
         with self._lock:
@@ -118,6 +134,11 @@ class JobRunner:
             self._procs.pop(job_id, None)
         if proc.exitcode != 0 and not self._stop.is_set():
             self._fail(job_id, f"the worker process died (exit code {proc.exitcode}); nothing was stored")
+
+    def _kind(self, job_id: str) -> str | None:
+        """The kind of job ``job_id`` (``plan``, ``replan``)."""
+        with self.session_factory() as s:
+            return s.scalar(select(JobRow.kind).where(JobRow.id == job_id))
 
     def _fail(self, job_id: str, error: str) -> None:
         with self.session_factory() as s:
@@ -183,14 +204,88 @@ def run_plan_job(settings_data: dict[str, Any], job_id: str, parent_pid: int | N
         engine.dispose()
 
 
-def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
+@dataclass(frozen=True)
+class JobInputs:
+    """What a plan job plans: the region (its customers and active reps), the horizon, each
+    customer's last visit before it and the customers owed visits (frequency debt)."""
+
+    region: Region
+    start: dt.date
+    weeks: int
+    last: dict[str, dt.date]
+    priority: list[str]
+    ids: frozenset[str]
+
+
+def load_job_inputs(settings: Settings, factory, params: dict[str, Any]) -> JobInputs:
+    """Read a plan job's inputs from the database (``params``: the job's request). Raises
+    ValueError when there is nothing to plan."""
     from planner.api import services
-    from planner.db.repository import PlanNotFound, load_plan, row_to_customer, row_to_rep, save_plan
+    from planner.db.repository import PlanNotFound, load_plan, row_to_customer, row_to_rep
     from planner.domain import Region
-    from planner.geo.travel import HaversineTravel
-    from planner.pipeline import last_visits_before, plan_region
+    from planner.pipeline import last_visits_before
     from planner.policy import load_policy
 
+    start = dt.date.fromisoformat(params["start"])
+    weeks = int(params["weeks"])
+    with factory() as s:
+        policy = load_policy(settings.policy_file)
+        cq = select(CustomerRow).order_by(CustomerRow.id)
+        rq = select(RepRow).where(RepRow.active.is_(True)).order_by(RepRow.id)
+        if params.get("region"):
+            cq = cq.where(CustomerRow.region == params["region"])
+            rq = rq.where(RepRow.region == params["region"])
+        if params.get("rep_ids"):
+            rq = rq.where(RepRow.id.in_(params["rep_ids"]))
+        customers = tuple(row_to_customer(r) for r in s.scalars(cq))
+        reps = tuple(row_to_rep(r) for r in s.scalars(rq))
+        if not any(c.active for c in customers):
+            raise ValueError("no active customers to plan")
+        if not reps:
+            raise ValueError("no active reps to plan with")
+        region = Region(customers=customers, reps=reps, policy=policy)
+        try:
+            previous = load_plan(s, "latest")
+            last = last_visits_before(previous, start) if previous.start < start else {}
+        except PlanNotFound:
+            last = {}
+        for cid, day in services.last_done_visits(s, start).items():
+            if cid not in last or last[cid] < day:
+                last[cid] = day
+        ids = frozenset(c.id for c in customers if c.active)
+        last = {k: v for k, v in last.items() if k in ids}
+        priority = services.frequency_debt(s, start, ids)
+    return JobInputs(region, start, weeks, last, priority, ids)
+
+
+def store_job_result(factory, job_id: str, result: PlanResult, info: dict[str, Any]) -> str | None:
+    """Store a job's plan and mark the job done, in one transaction. Stores nothing and returns
+    None if the job is no longer running (failed meanwhile, e.g. the server restarted)."""
+    from planner.api import services
+    from planner.db.repository import save_plan
+
+    with factory() as s:
+        job = s.scalars(select(JobRow).where(JobRow.id == job_id).with_for_update()).first()
+        if job is None or job.status != "running":
+            return None
+        plan = services.drop_missing_customers(s, result.plan)
+        plan_id = save_plan(s, plan, result.evaluation.kpis)
+        job.status, job.progress, job.stage, job.plan_id, job.finished_at = "done", 1.0, "done", plan_id, now()
+        job.info = info
+        s.commit()
+        return plan_id
+
+
+def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
+    from planner.geo.providers import make_travel
+    from planner.pipeline import plan_region
+
+    with factory() as s:
+        kind = s.scalar(select(JobRow.kind).where(JobRow.id == job_id))
+    if kind == "replan":  # POST /plans/{plan_id}/replan
+        from planner.api.replan_jobs import run_replan_job
+        run_replan_job(settings, factory, job_id)
+        return
     with factory() as s:
         job = s.get(JobRow, job_id)
         if job is None or job.status != "queued":
@@ -199,35 +294,8 @@ def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
         s.commit()
         params = dict(job.params or {})
     try:
-        start = dt.date.fromisoformat(params["start"])
-        weeks = int(params["weeks"])
-        with factory() as s:
-            policy = load_policy(settings.policy_file)
-            cq = select(CustomerRow).order_by(CustomerRow.id)
-            rq = select(RepRow).where(RepRow.active.is_(True)).order_by(RepRow.id)
-            if params.get("region"):
-                cq = cq.where(CustomerRow.region == params["region"])
-                rq = rq.where(RepRow.region == params["region"])
-            if params.get("rep_ids"):
-                rq = rq.where(RepRow.id.in_(params["rep_ids"]))
-            customers = tuple(row_to_customer(r) for r in s.scalars(cq))
-            reps = tuple(row_to_rep(r) for r in s.scalars(rq))
-            if not any(c.active for c in customers):
-                raise ValueError("no active customers to plan")
-            if not reps:
-                raise ValueError("no active reps to plan with")
-            region = Region(customers=customers, reps=reps, policy=policy)
-            try:
-                previous = load_plan(s, "latest")
-                last = last_visits_before(previous, start) if previous.start < start else {}
-            except PlanNotFound:
-                last = {}
-            for cid, day in services.last_done_visits(s, start).items():
-                if cid not in last or last[cid] < day:
-                    last[cid] = day
-            ids = {c.id for c in customers if c.active}
-            last = {k: v for k, v in last.items() if k in ids}
-            priority = services.frequency_debt(s, start, ids)
+        inputs = load_job_inputs(settings, factory, params)
+        region, start, weeks, last, priority = inputs.region, inputs.start, inputs.weeks, inputs.last, inputs.priority
 
         last_write = [0.0, None]
 
@@ -244,19 +312,12 @@ def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
         t0 = time.monotonic()
         result = plan_region(region, start, weeks, time_limit=float(params["time_limit"]),
                              seed=int(params.get("seed", 1)),
-                             travel=HaversineTravel(settings.circuity, settings.speed_kmh),
+                             travel=make_travel(settings),
                              progress=progress, last_visits=last or None, priority=priority)
         seconds = round(time.monotonic() - t0, 2)
-        with factory() as s:
-            job = s.scalars(select(JobRow).where(JobRow.id == job_id).with_for_update()).first()
-            if job is None or job.status != "running":
-                return  # failed meanwhile (server restarted): store nothing
-            plan = services.drop_missing_customers(s, result.plan)
-            plan_id = save_plan(s, plan, result.evaluation.kpis)
-            job.status, job.progress, job.stage, job.plan_id, job.finished_at = "done", 1.0, "done", plan_id, now()
-            job.info = {"priority": list(priority), "seconds": seconds, "customers": len(ids),
-                        "reps": [r.id for r in reps], "violations": len(result.evaluation.violations)}
-            s.commit()
+        store_job_result(factory, job_id, result, {  # nothing is stored if the job failed meanwhile
+            "priority": list(priority), "seconds": seconds, "customers": len(inputs.ids),
+            "reps": [r.id for r in region.reps], "violations": len(result.evaluation.violations)})
     except BaseException as e:  # noqa: BLE001 - every failure is recorded in the job
         msg = str(e) or type(e).__name__
         if not isinstance(e, (ValueError, RuntimeError)):

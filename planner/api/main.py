@@ -20,19 +20,21 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from planner.api.deps import AnyRole, AppState, AuthRequired, make_api_engine, not_found
 from planner.api.pages import STATIC_DIR, login_page_html
-from planner.api.routes import customers, health, jobs, plans, reps, visits
+from planner.api.routes import absences, capacity, customers, health, jobs, locks, plans, replan, reps, visits
 from planner.settings import Settings, get_settings
 
 log = logging.getLogger("planner.api")
 
 DESCRIPTION = """\
 Field-visit planner over HTTP: the CRM pushes customers and reps, managers start plans (background
-jobs) and read them, exports and maps; reps open their day on a tablet and record their visits.
+jobs) and read them, exports and maps, record rep absences and fixed appointments (locks) and
+re-plan with the fewest changes; reps open their day on a tablet and record their visits.
 
 Every route needs `Authorization: Bearer <key>` (make keys with `planner auth create-key`),
 except `GET /health`. Roles: **crm** (everything on customers, reps, plans, visits), **manager**
-(plans, jobs, exports, maps, reading customers), **rep** (its own routes, day pages, the
-customers on its routes, its own visit records; anything else answers 404).
+(plans and re-plans, locks, absences, jobs, exports, maps, reading customers), **rep** (its own
+routes, day pages, the customers on its routes, its own visit records, absences, locks, changes
+and explanations; anything else answers 404).
 """
 
 
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url=None)
 
     for r in (health.router, health.auth_router, customers.router, reps.router, plans.router, jobs.router,
-              visits.router):
+              visits.router, capacity.router, replan.router, locks.router, absences.router):
         app.include_router(r)
 
     @app.get("/openapi.json", include_in_schema=False)

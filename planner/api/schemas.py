@@ -328,3 +328,317 @@ class Me(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Capacity pre-check (GET /capacity; figures of planner.scheduling.capacity.CapacityReport.to_dict)
+# ----------------------------------------------------------------------------------------------
+class CapacityGradeHours(BaseModel):
+    """One grade's part of a rep-week: visits, visit hours and attributed driving hours."""
+
+    grade: str
+    visits: int
+    visit_hours: float
+    travel_hours: float
+    hours: float
+
+
+class CapacityRepWeek(BaseModel):
+    """A rep's week (``week`` from 1): hours available against hours required; ``load`` is
+    required / available (null: nothing available but something required)."""
+
+    rep_id: str
+    week: int
+    week_start: dt.date
+    days: int
+    absent_days: int
+    available_hours: float
+    visits: int
+    visit_hours: float
+    travel_hours: float
+    required_hours: float
+    load: float | None
+    over_hours: float
+    max_visits: int | None
+    by_grade: list[CapacityGradeHours]
+
+
+class CapacityWeekTotal(BaseModel):
+    """The whole region in one week."""
+
+    week: int
+    week_start: dt.date
+    available_hours: float
+    visits: int
+    visit_hours: float
+    travel_hours: float
+    required_hours: float
+    load: float | None
+    over_hours: float
+
+
+class CapacityGrade(BaseModel):
+    """What one grade requires, per week and over the horizon."""
+
+    grade: str
+    customers: int
+    unservable: int
+    visits_per_week: list[int]
+    visit_hours_per_week: list[float]
+    travel_hours_per_week: list[float]
+    visits: int
+    visit_hours: float
+    travel_hours: float
+    hours: float
+
+
+class CapacityOverload(BaseModel):
+    """A rep-week over capacity: ``kind`` hours (``over`` hours) or visits (over the visit cap)."""
+
+    kind: Literal["hours", "visits"]
+    rep_id: str
+    week: int
+    week_start: dt.date
+    available: float
+    required: float
+    over: float
+    main_grade: str | None
+    by_grade: list[CapacityGradeHours]
+    message: str
+
+
+class CapacityUnservable(BaseModel):
+    """A customer no rep can serve, with the engine's reason code."""
+
+    customer_id: str
+    grade: str
+    code: str
+    reason: str
+    visits: float
+    visit_hours: float
+
+
+class CapacitySummary(BaseModel):
+    """Headline figures of a scenario."""
+
+    available_hours: float
+    visit_hours: float
+    travel_hours: float
+    required_hours: float
+    over_hours: float
+    visits_over_caps: int
+    overloaded_rep_weeks: int
+    region_over_hours: float
+    max_load: float | None
+    unservable: int
+
+
+class CapacityScenario(BaseModel):
+    """One scenario: every rep-week, the region per week, grades, overloads, findings."""
+
+    reps: list[str]
+    rep_weeks: list[CapacityRepWeek]
+    weeks_total: list[CapacityWeekTotal]
+    grades: list[CapacityGrade]
+    overloads: list[CapacityOverload]
+    unservable: list[CapacityUnservable]
+    summary: CapacitySummary
+    findings: list[str]
+
+
+class CapacityAddedRep(BaseModel):
+    rep_id: str
+    near_rep_id: str
+    lat: float
+    lon: float
+
+
+class CapacityFrequencyChange(BaseModel):
+    grade: str
+    before: str
+    after: str
+
+
+class CapacityRepOver(BaseModel):
+    rep_id: str
+    before: float
+    after: float
+
+
+class CapacityWhatIf(BaseModel):
+    """A what-if (``extra_reps``, ``frequency`` or ``combined``) with before/after figures."""
+
+    kind: Literal["extra_reps", "frequency", "combined"]
+    description: str
+    added_reps: list[CapacityAddedRep]
+    frequency_changes: list[CapacityFrequencyChange]
+    before: CapacitySummary
+    after: CapacitySummary
+    rep_over_hours: list[CapacityRepOver]
+    scenario: CapacityScenario
+
+
+class CapacityOut(CapacityScenario):
+    """The capacity pre-check: the base scenario's figures, ``fits``, and the what-ifs."""
+
+    start: dt.date
+    end: dt.date
+    weeks: int
+    fits: bool
+    what_ifs: list[CapacityWhatIf]
+
+
+# ----------------------------------------------------------------------------------------------
+# Re-planning: POST /plans/{plan_id}/replan, change reports, locks, absences, explanations
+# ----------------------------------------------------------------------------------------------
+WINDOW = r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
+
+
+class ReplanRequest(_In):
+    """Re-plan a stored plan from ``from`` on under the current facts (customers, rep absences,
+    the plan's locks) with the fewest changes (a background job). Days before ``from`` are copied
+    unchanged; ``change_cost`` (default: the engine's, 8) is what moving one visit to another day
+    or rep costs, in the currency of route costs: a move must save more than that."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    from_: dt.date = Field(alias="from", examples=["2026-12-09"],
+                           description="first day to re-plan, inside the plan's horizon")
+    time_limit: float = Field(10.0, ge=1, le=3600, description="seconds of search")
+    seed: int = Field(1, ge=0, le=2**31 - 1)
+    change_cost: float | None = Field(None, ge=0, le=1e6)
+
+
+class ChangeOut(BaseModel):
+    """One change of a re-plan against the plan it started from: ``kind`` added, removed, moved
+    or retimed, with its ``cause`` (new_customer, rep_absent, lock, frequency_change, cost_gain,
+    knock_on, ...) and the old and new day, rep and start."""
+
+    customer_id: str
+    kind: str
+    cause: str
+    detail: str
+    old_date: dt.date | None = None
+    old_rep: str | None = None
+    old_start: dt.datetime | None = None
+    new_date: dt.date | None = None
+    new_rep: str | None = None
+    new_start: dt.datetime | None = None
+
+
+class LockIn(_In):
+    """A fixed appointment: ``customer_id`` is visited on ``date`` (by ``rep_id``; default: the
+    account owner), starting exactly ``at`` or inside ``window`` if one is given (not both)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    customer_id: str = Field(min_length=1, max_length=64)
+    date: dt.date = Field(examples=["2026-12-10"])
+    rep_id: str | None = Field(None, min_length=1, max_length=64)
+    at: str | None = Field(None, pattern=HHMM, examples=["10:00"])
+    window: str | None = Field(None, pattern=WINDOW, examples=["09:30-11:00"])
+
+
+class LockOut(BaseModel):
+    """A fixed appointment on a plan (carried to its re-plans)."""
+
+    id: int
+    plan_id: str
+    customer_id: str
+    date: dt.date
+    rep_id: str | None
+    at: str | None
+    window: str | None
+    description: str
+
+
+class AbsenceIn(_In):
+    """A rep away from ``start`` to ``end`` (inclusive; default: ``start``), at most 366 days."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    start: dt.date = Field(examples=["2026-12-07"])
+    end: dt.date | None = Field(None, examples=["2026-12-08"])
+    reason: str | None = Field(None, max_length=500, examples=["ill"])
+
+
+class AbsenceOut(BaseModel):
+    """A stored rep absence (``days``: its length, inclusive)."""
+
+    id: int
+    rep_id: str
+    start: dt.date
+    end: dt.date
+    reason: str | None
+    days: int
+
+
+class AbsenceCreated(AbsenceOut):
+    """A new absence, and how many visits of the rep the latest plan has on those days (what
+    ``POST /plans/latest/replan`` would move)."""
+
+    latest_plan_id: str | None
+    visits_to_move: int
+
+
+class ExplainUnplanned(BaseModel):
+    """An unplanned visit with its machine-readable ``code`` and reason (``date`` null: a visit
+    of the horizon that got no day)."""
+
+    customer_id: str | None = None
+    date: dt.date | None
+    code: str
+    reason: str
+
+
+class ExplainRep(BaseModel):
+    """A rep's figures in a plan."""
+
+    rep_id: str
+    customers: int
+    visits: int
+    days: int
+    hours: float
+    km: float
+
+
+class PlanExplanationOut(BaseModel):
+    """Why a plan is as it is: unplanned visits by code with their reasons, each rep's figures,
+    and where it comes from (``parent_id``/``frozen_before`` for a re-plan)."""
+
+    plan_id: str
+    parent_id: str | None
+    frozen_before: dt.date | None
+    unplanned_by_code: dict[str, int]
+    unplanned: list[ExplainUnplanned]
+    reps: list[ExplainRep]
+
+
+class AlternativeOut(BaseModel):
+    """A (rep, visit days) option for a customer and what it costs more than the plan's choice
+    (``extra_cost`` null: some day of it cannot take the visit; ``current``: the plan's choice)."""
+
+    rep_id: str | None
+    dates: list[dt.date]
+    extra_cost: float | None
+    current: bool
+
+
+class CustomerExplanationOut(BaseModel):
+    """Why a customer has its rep and days (``status``: planned, partly_planned, unplanned,
+    not_due, inactive), the priced alternatives, its unplanned visits and, for a re-plan, its
+    entries of the change report."""
+
+    customer_id: str
+    name: str
+    grade: str
+    frequency: str
+    visit_minutes: int
+    status: str
+    rep_id: str | None
+    dates: list[dt.date]
+    why_rep: str
+    why_days: str
+    unplanned: list[ExplainUnplanned]
+    alternatives: list[AlternativeOut]
+    changes: list[ChangeOut]

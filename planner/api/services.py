@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from planner.api.schemas import MISSED_OUTCOMES, CustomerIn, CustomerOut, RepIn, RepOut
 from planner.api.security import Principal
 from planner.db import repository
-from planner.db.models import (CustomerRow, JobRow, MapCacheRow, PlanAssignmentRow, PlanRouteRow, PlanStopRow,
-                               PlanUnassignedRow, RepRow, VisitRow)
+from planner.db.models import (CustomerRow, JobRow, MapCacheRow, PlanAssignmentRow, PlanRouteRow, PlanRow,
+                               PlanStopRow, PlanUnassignedRow, RepRow, VisitRow)
 from planner.domain import (Customer, DomainError, Frequency, Location, LunchBreak, Plan, Rep, VisitPolicy,
                             format_hhmm, format_windows, parse_hhmm, parse_windows, parse_workdays)
 
@@ -252,9 +252,9 @@ def invalidate_maps(session: Session, plan_id: str | None = None) -> int:
 # The right to be removed
 # ----------------------------------------------------------------------------------------------
 def erase_customer(session: Session, customer_id: str) -> tuple[dict[str, int], str | None] | None:
-    """Remove a customer and every trace of it: its row, its stops, unplanned visits and
-    assignments in every stored plan, its visit records, its id in job records, and every
-    rendered map. Returns ``(counts, address)`` (None if unknown). The caller commits, then
+    """Remove a customer and every trace of it: its row, its stops, unplanned visits,
+    assignments, locks and change-report entries in every stored plan, its visit records, its
+    id in job records, and every rendered map. Returns ``(counts, address)`` (None if unknown). The caller commits, then
     forgets the address in the geocoding cache.
 
     The customer row is locked first, so a plan job storing a plan at the same time either
@@ -341,6 +341,40 @@ def plan_seen_by(plan: Plan, who: Principal) -> Plan:
         patterns=MappingProxyType({k: v for k, v in plan.patterns.items() if k in mine}))
 
 
+def visible_plan_id(session: Session, plan_id: str, who: Principal) -> str | None:
+    """The id of the stored plan ``plan_id`` names for ``who`` (``latest``: the newest plan, for a
+    rep key the newest with its routes), or None if there is none or it has no route of the rep."""
+    if len(plan_id) > 64:
+        return None
+    if plan_id == repository.LATEST:
+        q = select(PlanRow.id).order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
+        if who.is_rep:
+            q = q.where(PlanRow.id.in_(rep_plan_ids(session, who.rep_id) or [""]))
+        return session.scalars(q.limit(1)).first()
+    if session.get(PlanRow, plan_id) is None:
+        return None
+    if who.is_rep and plan_id not in rep_plan_ids(session, who.rep_id):
+        return None
+    return plan_id
+
+
+def rep_customers_in(plan: Plan, rep_id: str) -> set[str]:
+    """The customers of ``rep_id`` in ``plan``: its account and the stops of its routes."""
+    mine = {cid for cid, r in plan.assignment.items() if r == rep_id}
+    return mine | {s.customer_id for r in plan.routes if r.rep_id == rep_id for s in r.stops}
+
+
+def lock_rep(plan: Plan, customer_id: str, rep_id: str | None) -> str | None:
+    """Who makes a locked visit: the lock's rep, else the account owner in ``plan``."""
+    return rep_id or plan.assignment.get(customer_id) or next(
+        (r.rep_id for r in plan.routes for s in r.stops if s.customer_id == customer_id), None)
+
+
+def change_of_rep(change: dict[str, Any], rep_id: str) -> bool:
+    """Whether a change-report entry concerns a visit of ``rep_id`` (before or after)."""
+    return change.get("old_rep") == rep_id or change.get("new_rep") == rep_id
+
+
 # ----------------------------------------------------------------------------------------------
 # Frequency debt and spacing across plans
 # ----------------------------------------------------------------------------------------------
@@ -383,4 +417,5 @@ def group_by(items: Iterable[Any], key: Callable[[Any], Any]) -> dict[Any, list[
 __all__ = ["BulkRejected", "validate_customers", "validate_reps", "upsert_rows", "erase_customer",
            "plan_seen_by", "frequency_debt", "last_done_visits", "invalidate_maps", "drop_missing_customers",
            "rep_customer_ids", "rep_has_customer", "rep_plan_ids", "customer_out", "rep_out",
-           "customer_in_of_row", "rep_in_of_row", "format_windows", "PlanAssignmentRow", "PlanUnassignedRow"]
+           "customer_in_of_row", "rep_in_of_row", "format_windows", "PlanAssignmentRow", "PlanUnassignedRow",
+           "visible_plan_id", "rep_customers_in", "lock_rep", "change_of_rep"]

@@ -227,7 +227,7 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     for i, c in enumerate(customers):
         old = old_future.get(c.id, {})
         old_set = {((d - previous.start).days, rep_index.get(v[0], -1)) for d, v in old.items()}
-        prev_days = sorted(d for d, _ in old_set) or None
+        prev_days = sorted({d for d, _ in old_set} | set(previous.patterns.get(c.id, ()))) or None
         old_rep = rep_index.get(previous.assignment.get(c.id, ""))
         my_locks = lock_days.get(c.id, [])
         lock_rep = next((lk.rep_id for lk in my_locks if lk.rep_id), None)

@@ -131,9 +131,10 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
 
     ``available``: the day offsets the rep can work (absences removed). ``history``: visit
     offsets before ``first_day`` that already happened or stay as they are (negative: before
-    the horizon); they count towards their block's visits and the spacing. ``required``: days
-    that must be visit days (fixed appointments). ``previous``: the customer's visit days from
-    ``first_day`` in the plan being re-planned, tried first so that it is kept where it still
+    the horizon); they count towards their block's visits and the spacing (a source's day before
+    ``first_day`` that is not in the history, e.g. a missed visit, is owed in its block). ``required``: days
+    that must be visit days (fixed appointments). ``previous``: the customer's visit days in the
+    plan being re-planned (those before ``first_day`` included), tried first so that it is kept where it still
     holds.
 
     Each pattern starts from a source — ``previous``, then the regular patterns of
@@ -157,13 +158,14 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
         return []
     gap = min_gap_days(freq)
     period = freq.period_days
-    sources: list[tuple[list[int], float]] = []
-    if previous is not None:
-        sources.append((sorted(d for d in previous if d >= first_day), 0.0))
+    sources: list[tuple[list[int], float]] = []  # whole-horizon day lists; days before first_day say
+    if previous is not None:                       # how many visits a block cut by the horizon wants
+        sources.append((sorted(set(previous)), 0.0))
     for p in candidate_patterns(freq, start, weeks, workdays, customer_id):
-        sources.append(([d for d in p.days if d >= first_day], p.penalty))
+        sources.append((list(p.days), p.penalty))
 
-    def build(target: list[int]) -> tuple[list[int], int, list[int]] | None:
+    def build(full: list[int]) -> tuple[list[int], int, list[int]] | None:
+        target = [d for d in full if d >= first_day]
         chosen: list[int] = []
         short: list[int] = []
         changed = 0
@@ -172,7 +174,7 @@ def flexible_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fro
             done_here = sum(1 for d in hist if lo <= d < hi)
             src = [d for d in target if lo <= d < hi]
             need = freq.visits - done_here
-            want = max(0, need if hi - lo == period else min(len(src), need))
+            want = max(0, need if hi - lo == period else min(sum(1 for d in full if lo <= d < hi), need))
             must = [d for d in req if lo <= d < hi]
             if len(must) > want:
                 return None

@@ -66,3 +66,13 @@ def test_a_week_with_too_few_days_gets_what_fits_and_lists_the_rest_short():
 
 def test_impossible_when_a_required_day_is_missing():
     assert flexible_patterns(Frequency(1, 1), MON, 1, WEEKDAYS, weekdays(1, minus={2}), required=[2]) == []
+
+
+def test_a_missed_visit_in_a_block_cut_by_the_horizon_is_still_owed():
+    # a one-week plan of a fortnightly customer due on Monday (day 0); re-planned from Tuesday.
+    # Made (history [0]): nothing more this week. Missed (no history): owed, Tuesday is nearest.
+    made = flexible_patterns(Frequency(1, 2), MON, 1, WEEKDAYS, weekdays(1), history=[0], first_day=1,
+                             previous=[0])
+    assert [p.days for p in made] == [()]
+    owed = flexible_patterns(Frequency(1, 2), MON, 1, WEEKDAYS, weekdays(1), first_day=1, previous=[0])
+    assert owed[0].days == (1,) and all(len(p.days) == 1 and p.days[0] >= 1 for p in owed)

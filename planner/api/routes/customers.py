@@ -201,8 +201,9 @@ def deactivate_customer(customer_id: str, who: CrmKey, session: SessionDep) -> C
 @router.delete("/{customer_id}", response_model=Deleted, responses={404: {"description": "unknown customer"}})
 def erase_customer(customer_id: str, who: CrmKey, state: StateDep, session: SessionDep) -> Deleted:
     """Erase a customer everywhere (the right to be removed): the customer, its visits and
-    unplanned visits in every stored plan, its visit records, rendered maps, and its address in
-    the geocoding cache. Stored plans keep their other visits."""
+    unplanned visits in every stored plan, its locks and its entries in change reports, its
+    visit records, rendered maps, and its address in the geocoding cache. Stored plans keep
+    their other visits."""
     found = services.erase_customer(session, customer_id)
     if found is None:
         raise not_found(f"customer {customer_id!r} not found")
