@@ -146,7 +146,7 @@ def plan_job(task: Any, job_id: str) -> None:
         n_parts = part_count(len(inputs.ids), len(region.reps), workers)
         dec = decompose(region, inputs.start, inputs.weeks, parts=n_parts, workers=workers,
                         time_limit=float(params["time_limit"]), seed=int(params.get("seed", 1)), travel=travel,
-                        last_visits=inputs.last or None, priority=inputs.priority)
+                        last_visits=inputs.last or None, priority=inputs.priority, absences=inputs.absences)
         info = {"runner": "celery", "priority": list(inputs.priority), "customers": len(inputs.ids),
                 "reps": [r.id for r in region.reps], "parts": dec.part_count, "workers": workers,
                 "part_time_limit": dec.stats.get("part_time_limit"), "blocks": dec.stats.get("blocks"),

@@ -215,13 +215,14 @@ class JobInputs:
     last: dict[str, dt.date]
     priority: list[str]
     ids: frozenset[str]
+    absences: dict[str, frozenset[dt.date]] | None = None  # rep id -> days away (stored absences)
 
 
 def load_job_inputs(settings: Settings, factory, params: dict[str, Any]) -> JobInputs:
     """Read a plan job's inputs from the database (``params``: the job's request). Raises
     ValueError when there is nothing to plan."""
     from planner.api import services
-    from planner.db.repository import PlanNotFound, load_plan, row_to_customer, row_to_rep
+    from planner.db.repository import PlanNotFound, load_absences, load_plan, row_to_customer, row_to_rep
     from planner.domain import Region
     from planner.pipeline import last_visits_before
     from planner.policy import load_policy
@@ -255,7 +256,8 @@ def load_job_inputs(settings: Settings, factory, params: dict[str, Any]) -> JobI
         ids = frozenset(c.id for c in customers if c.active)
         last = {k: v for k, v in last.items() if k in ids}
         priority = services.frequency_debt(s, start, ids)
-    return JobInputs(region, start, weeks, last, priority, ids)
+        absences = load_absences(s)
+    return JobInputs(region, start, weeks, last, priority, ids, absences)
 
 
 def store_job_result(factory, job_id: str, result: PlanResult, info: dict[str, Any]) -> str | None:
@@ -313,7 +315,8 @@ def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
         result = plan_region(region, start, weeks, time_limit=float(params["time_limit"]),
                              seed=int(params.get("seed", 1)),
                              travel=make_travel(settings),
-                             progress=progress, last_visits=last or None, priority=priority)
+                             progress=progress, last_visits=last or None, priority=priority,
+                             absences=inputs.absences)
         seconds = round(time.monotonic() - t0, 2)
         store_job_result(factory, job_id, result, {  # nothing is stored if the job failed meanwhile
             "priority": list(priority), "seconds": seconds, "customers": len(inputs.ids),
