@@ -32,12 +32,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from planner.api.jobs import ACTIVE, fail_job, load_job_inputs, now, store_job_result
+from planner.api.jobs import ACTIVE, fail_job, load_job_inputs, now, record_failure, store_job_result
 from planner.db.models import JobRow
 from planner.jobs.celery_app import (KEY_TTL, PART_TASK, make_celery, part_runs, redis_client,
                                      report_job_progress, shippable, worker_travel)
@@ -96,16 +95,6 @@ def send_job(settings: Settings, factory, job_id: str) -> None:
         with factory() as s:
             fail_job(s, job_id, f"could not send the job to the Celery broker: {type(e).__name__}: {e}"[:4000])
             s.commit()
-
-
-def _fail(factory, job_id: str, e: BaseException) -> None:
-    msg = str(e) or type(e).__name__
-    if not isinstance(e, (ValueError, RuntimeError)):
-        msg = f"{type(e).__name__}: {msg}"
-    log.error("job %s failed: %s\n%s", job_id, msg, traceback.format_exc())
-    with factory() as s:
-        fail_job(s, job_id, msg[:4000])
-        s.commit()
 
 
 def plan_job(task: Any, job_id: str) -> None:
@@ -168,7 +157,7 @@ def plan_job(task: Any, job_id: str) -> None:
             s.commit()
         report_job_progress(settings, job_id, 0.1, f"parts 0/{dec.part_count}")  # parts may be ahead already
     except Exception as e:  # noqa: BLE001 - every failure is recorded in the job
-        _fail(factory, job_id, e)
+        record_failure(factory, job_id, e)
 
 
 def merge_plan_job(task: Any, results: list[dict[str, Any]], job_id: str, dec_payload: str,
@@ -205,5 +194,5 @@ def merge_plan_job(task: Any, results: list[dict[str, Any]], job_id: str, dec_pa
         if r is not None:
             r.delete(progress_key(job_id))
     except Exception as e:  # noqa: BLE001 - every failure is recorded in the job
-        _fail(factory, job_id, e)
+        record_failure(factory, job_id, e)
 

@@ -67,6 +67,18 @@ def fail_job(session: Session, job_id: str, error: str) -> bool:
     return (res.rowcount or 0) > 0
 
 
+def record_failure(factory, job_id: str, e: BaseException) -> None:
+    """Log ``e`` and mark the job failed with its message (the type is named unless it is a
+    ValueError or RuntimeError, whose messages are written for users)."""
+    msg = str(e) or type(e).__name__
+    if not isinstance(e, (ValueError, RuntimeError)):
+        msg = f"{type(e).__name__}: {msg}"
+    log.error("job %s failed: %s\n%s", job_id, msg, traceback.format_exc())
+    with factory() as s:
+        fail_job(s, job_id, msg[:4000])
+        s.commit()
+
+
 def recover_interrupted(session: Session) -> int:
     """Mark the jobs a previous server left queued or running as failed. The caller commits.
     Jobs handed to Celery workers (``info.runner == "celery"``) go on without the server: kept."""
@@ -322,13 +334,7 @@ def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
             "priority": list(priority), "seconds": seconds, "customers": len(inputs.ids),
             "reps": [r.id for r in region.reps], "violations": len(result.evaluation.violations)})
     except BaseException as e:  # noqa: BLE001 - every failure is recorded in the job
-        msg = str(e) or type(e).__name__
-        if not isinstance(e, (ValueError, RuntimeError)):
-            msg = f"{type(e).__name__}: {msg}"
-        log.error("job %s failed: %s\n%s", job_id, msg, traceback.format_exc())
-        with factory() as s:
-            fail_job(s, job_id, msg[:4000])
-            s.commit()
+        record_failure(factory, job_id, e)
         if not isinstance(e, Exception):
             raise
 

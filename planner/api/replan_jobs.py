@@ -15,14 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from planner.api.jobs import fail_job, now
+from planner.api.jobs import now, record_failure
 from planner.db.models import CustomerRow, JobRow, RepRow
 from planner.domain import Lock, Plan, Region
 from planner.settings import Settings
@@ -164,13 +163,7 @@ def run_replan_job(settings: Settings, factory, job_id: str) -> None:
             "customers": sum(1 for c in inputs.region.customers if c.active),
             "reps": [r.id for r in inputs.region.reps], "violations": len(result.evaluation.violations)})
     except BaseException as e:  # noqa: BLE001 - every failure is recorded in the job
-        msg = str(e) or type(e).__name__
-        if not isinstance(e, (ValueError, RuntimeError)):
-            msg = f"{type(e).__name__}: {msg}"
-        log.error("job %s failed: %s\n%s", job_id, msg, traceback.format_exc())
-        with factory() as s:
-            fail_job(s, job_id, msg[:4000])
-            s.commit()
+        record_failure(factory, job_id, e)
         if not isinstance(e, Exception):
             raise
 
