@@ -13,7 +13,6 @@ nothing.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,7 +25,6 @@ from planner.db.models import CustomerRow, JobRow, RepRow
 from planner.domain import Lock, Plan, Region
 from planner.settings import Settings
 
-log = logging.getLogger("planner.api.jobs")
 
 KIND = "replan"
 SCOPE_KEYS = ("region", "rep_ids")
