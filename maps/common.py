@@ -8,7 +8,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from itertools import pairwise
+from typing import Iterable, Mapping, Sequence
 
 import folium
 from branca.element import Element, Figure, MacroElement
@@ -136,12 +137,22 @@ def minutes_between(a: dt.datetime, b: dt.datetime) -> int:
     return round((b - a).total_seconds() / 60)
 
 
+#: Road geometry of routes: per ``(rep_id, date)``, one polyline of (lat, lon) points per leg,
+#: in driving order (start -> stop 1 -> ... -> end location).
+Legs = Mapping[tuple[str, dt.date], Sequence[Sequence[tuple[float, float]]]]
+
+
 @dataclass
 class MapContext:
-    """Lookups computed once per region and plan, shared by all maps written together."""
+    """Lookups computed once per region and plan, shared by all maps written together.
+
+    ``legs``: optional road geometry of the routes (see :data:`Legs` and :meth:`route_path`);
+    without it, routes are drawn as straight segments between their stops.
+    """
 
     region: Region
     plan: Plan | None
+    legs: Legs | None = None
     customers: dict[str, Customer] = field(init=False)
     reps: dict[str, Rep] = field(init=False)
     colours: dict[str, str] = field(init=False)
@@ -199,6 +210,34 @@ class MapContext:
             raise NoRouteError(f"rep {rep_id!r}{why} has no route with stops on {day.isoformat()} "
                                f"in plan {self.plan.plan_id!r}")
         return r
+
+    def route_points(self, r: Route) -> list[tuple[float, float]]:
+        """The points a route drives through: the rep's start, its stops whose customers are in
+        the region, the rep's end location (start and end only if the rep is known)."""
+        rep = self.reps.get(r.rep_id)
+        line = [latlon(rep.start)] if rep is not None else []
+        line += [latlon(self.customers[s.customer_id].location) for s in r.stops
+                 if s.customer_id in self.customers]
+        if rep is not None:
+            line.append(latlon(rep.end_location))
+        return line
+
+    def route_path(self, r: Route) -> list[tuple[float, float]]:
+        """The polyline to draw for a route: :meth:`route_points` joined by straight segments,
+        or by the road geometry of each leg when ``legs`` has this route with one polyline per
+        leg (a leg of fewer than two points stays straight; legs that do not match the route's
+        points, e.g. computed before a customer was deleted, are ignored)."""
+        points = self.route_points(r)
+        legs = self.legs.get((r.rep_id, r.date)) if self.legs else None
+        if not legs or len(legs) != len(points) - 1:
+            return points
+        path: list[tuple[float, float]] = []
+        for (a, b), leg in zip(pairwise(points), legs):
+            pts = [(float(p[0]), float(p[1])) for p in leg] if len(leg) >= 2 else [a, b]
+            if path and path[-1] == pts[0]:
+                pts = pts[1:]
+            path.extend(pts)
+        return path
 
     def customer_facts(self, c: Customer, lang: str) -> list[tuple[str, str]]:
         """(label, value) rows describing a customer: grade, frequency, visit length, opening."""

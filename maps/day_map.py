@@ -12,6 +12,7 @@ from planner.evaluation.kpis import route_kpis
 
 from maps.common import (
     FACTS_CSS,
+    Legs,
     new_map,
     FixedHtml, MapContext, add_css, add_tablet_viewport, bounds_of, esc, facts_table, grade_colour,
     js_str, latlon, minutes_between, parse_day)
@@ -125,15 +126,7 @@ def build_day_map(ctx: MapContext, rep_id: str, day: dt.date | str, lang: str = 
     add_tablet_viewport(m)
     add_css(m, _CSS + FACTS_CSS, "fvp_day_css")
 
-    line: list[tuple[float, float]] = []
-    if rep is not None:
-        line.append(latlon(rep.start))
-    for s in route.stops:
-        c = ctx.customers.get(s.customer_id)
-        if c is not None:
-            line.append(latlon(c.location))
-    if rep is not None:
-        line.append(latlon(rep.end_location))
+    line = ctx.route_path(route)  # straight segments, or the road geometry of each leg
     if len(line) >= 2:
         folium.PolyLine(locations=line, color=colour, weight=5, opacity=0.8).add_to(m)
 
@@ -170,13 +163,17 @@ def build_day_map(ctx: MapContext, rep_id: str, day: dt.date | str, lang: str = 
 
 
 def render_rep_day_map(region: Region, plan: Plan, rep_id: str, date: dt.date | str,
-                       lang: str = "zh") -> folium.Map:
+                       lang: str = "zh", legs: Legs | None = None) -> folium.Map:
     """The route of ``rep_id`` on ``date`` for a tablet: numbered stops in visit order.
 
     Tooltips and popups give arrival and visit times, name, grade, opening hours, visit length
     and address; the route runs home -> stops -> end location; a fixed panel lists the stops
     (with lunch) and the day's totals. Raises :class:`maps.NoRouteError` (a KeyError and a
     ValueError) when the rep has no route with stops that day.
+
+    ``legs``: road geometry per ``(rep_id, date)``, one (lat, lon) polyline per leg (start ->
+    stops -> end, e.g. from :func:`planner.geo.geometry.route_legs`), drawn instead of straight
+    segments; without it (the default) the route is drawn straight.
     """
     check_lang(lang)
-    return build_day_map(MapContext(region, plan), rep_id, date, lang)
+    return build_day_map(MapContext(region, plan, legs), rep_id, date, lang)

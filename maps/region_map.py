@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Mapping
 
 import folium
 
@@ -10,6 +11,7 @@ from planner.domain import Customer, Plan, Region
 
 from maps.common import (
     FACTS_CSS,
+    Legs,
     new_map,
     GRADE_COLOURS, INACTIVE_COLOUR, OTHER_GRADE_COLOUR, UNASSIGNED_COLOUR, FixedHtml, MapContext,
     MarkerBatch,
@@ -175,7 +177,7 @@ def build_region_map(ctx: MapContext, lang: str = "zh") -> folium.Map:
             fg = folium.FeatureGroup(name=esc(f"{t('route', lang)} {day.isoformat()} "
                                               f"{weekday_name(day, lang)}"), show=False)
             for r in sorted(by_day[day], key=lambda r: r.rep_id):
-                line = _route_line(ctx, r)
+                line = ctx.route_path(r)
                 if len(line) >= 2:
                     folium.PolyLine(
                         locations=line, color=ctx.colour_of(r.rep_id), weight=3, opacity=0.85,
@@ -197,17 +199,8 @@ def build_region_map(ctx: MapContext, lang: str = "zh") -> folium.Map:
     return m
 
 
-def _route_line(ctx: MapContext, r) -> list[tuple[float, float]]:
-    rep = ctx.reps.get(r.rep_id)
-    line = [latlon(rep.start)] if rep is not None else []
-    line += [latlon(ctx.customers[s.customer_id].location) for s in r.stops
-             if s.customer_id in ctx.customers]
-    if rep is not None:
-        line.append(latlon(rep.end_location))
-    return line
-
-
-def render_region_map(region: Region, plan: Plan | None = None, lang: str = "zh") -> folium.Map:
+def render_region_map(region: Region, plan: Plan | None = None, lang: str = "zh",
+                      legs: Legs | None = None, *, territories: Mapping[str, str] | None = None) -> folium.Map:
     """Every customer of ``region`` on one map, coloured by grade (grey when inactive).
 
     Popups give name, grade, frequency, visit length, opening hours and the assigned rep. Each
@@ -215,6 +208,15 @@ def render_region_map(region: Region, plan: Plan | None = None, lang: str = "zh"
     in the rep's colour); with a ``plan`` there is one layer of route lines per day and the
     unplanned visits are highlighted. Without a plan, territories come from the customers' pins.
     A fixed legend (grades and reps) is in ``lang`` (``zh`` or ``en``).
+
+    ``legs``: road geometry per ``(rep_id, date)``, one (lat, lon) polyline per leg (see
+    :func:`maps.render_rep_day_map`); routes are drawn straight without it (the default).
+
+    ``territories``: customer id -> rep id, e.g. proposed territories (``planner territories
+    --map``): each rep's layer, hull and popups follow it instead of the plan or the pins.
     """
     check_lang(lang)
-    return build_region_map(MapContext(region, plan), lang)
+    ctx = MapContext(region, plan, legs)
+    if territories is not None:
+        ctx.assigned_rep = dict(territories)
+    return build_region_map(ctx, lang)

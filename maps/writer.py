@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from planner.domain import Plan, Region, Route
 
-from maps.common import VIEWPORT_META, MapContext, esc, safe_filename
+from maps.common import VIEWPORT_META, Legs, MapContext, esc, safe_filename
 from maps.day_map import build_day_map
 from maps.i18n import check_lang, t, weekday_name
 from maps.region_map import build_region_map
@@ -54,16 +54,19 @@ def _index_html(ctx: MapContext, out_dir: Path, lang: str,
     return "\n".join(parts)
 
 
-def write_maps(region: Region, plan: Plan | None, out_dir: Path, lang: str = "zh") -> list[Path]:
+def write_maps(region: Region, plan: Plan | None, out_dir: Path, lang: str = "zh",
+               legs: Legs | None = None) -> list[Path]:
     """Write ``region.html``, ``<rep_id>/<YYYY-MM-DD>.html`` per route with stops, ``index.html``.
 
     Lookups (customers, reps, colours, routes) are computed once and shared by all the maps.
+    ``legs``: road geometry per ``(rep_id, date)``, one (lat, lon) polyline per leg, drawn on
+    the region and day maps instead of straight segments (default: straight).
     Returns every file written, the index last.
     """
     check_lang(lang)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = MapContext(region, plan)
+    ctx = MapContext(region, plan, legs)
     written: list[Path] = []
 
     region_path = out_dir / "region.html"

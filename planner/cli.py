@@ -243,12 +243,32 @@ def maps_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'")
              out: Path = typer.Option(Path("maps"), help="output directory"),
              lang: str = typer.Option("zh", help="labels: zh or en"),
              policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
-    """Write the region map and one map per rep per day (HTML)."""
+    """Write the region map and one map per rep per day (HTML).
+
+    With PLANNER_TRAVEL=osm:PATH, osrm:URL or valhalla:URL each leg of a route follows the roads;
+    with haversine, and for a leg the provider cannot draw, the line is straight."""
+    from rich.markup import escape
+
     from maps import LANGS, write_maps
+    from planner.geo.errors import TravelError
+    from planner.geo.geometry import has_leg_geometry, route_legs
+    from planner.geo.providers import make_travel
     if lang not in LANGS:
         _fail(f"unknown language {lang!r}; choose one of {', '.join(LANGS)}")
     p, region = _load(plan_id, policy)
-    files = write_maps(region, p, out, lang=lang)
+    settings = get_settings()
+    legs = None
+    try:
+        travel = make_travel(settings)
+    except TravelError as e:
+        console.print(f"[yellow]routes drawn straight:[/yellow] {escape(str(e))}", highlight=False)
+    else:
+        if has_leg_geometry(travel):
+            legs = route_legs(p, region, travel)
+            drawn = sum(len(v) for v in legs.values())
+            note = f", {legs.failed} of them straight (the provider failed, see the warnings)" if legs.failed else ""
+            console.print(escape(f"road geometry of {drawn} legs from {settings.travel}{note}"), highlight=False)
+    files = write_maps(region, p, out, lang=lang, legs=legs)
     console.print(f"wrote {len(files)} map files to {out}/ (open {out / 'index.html'})", highlight=False)
 
 
@@ -449,6 +469,154 @@ def worker_cmd(concurrency: Optional[int] = typer.Option(None, min=1, help="part
     except ImportError as e:
         _fail(f"Celery is not installed ({e.name}): pip install 'field-visit-planner[celery]'", 2)
     run_worker(make_worker_app(settings), concurrency=concurrency, name=name, loglevel=loglevel)
+
+
+@app.command("territories")
+def territories_cmd(reps_file: Optional[Path] = typer.Option(None, help="import/update these reps first and make "
+                                                            "territories for them only (default: all stored reps)"),
+                    balance: str = typer.Option("hours", help="balance 'hours' (visit + routed driving) or 'visits'"),
+                    keep_existing: bool = typer.Option(False, help="start from the current owners (those set by an "
+                                                                   "earlier --apply, else the latest plan's) and "
+                                                                   "change as few as balance allows"),
+                    start: Optional[str] = typer.Option(None, help="first day YYYY-MM-DD of the horizon the "
+                                                                   "workloads are estimated on (default: next Monday)"),
+                    weeks: int = typer.Option(4, min=1, max=26, help="weeks of that horizon"),
+                    tolerance: float = typer.Option(0.03, min=0.005, max=0.5, help="workload band: ±share of the "
+                                                                                   "rep's fair share"),
+                    apply: bool = typer.Option(False, "--apply", help="store the territories as account owners "
+                                                                      "(rep_id) of the customers the CRM did not pin"),
+                    map_out: Optional[Path] = typer.Option(None, "--map", help="write a map of the territories (HTML)"),
+                    lang: str = typer.Option("zh", help="map labels: zh or en"),
+                    record: Optional[Path] = typer.Option(None, help="record of the owners set by --apply (default: "
+                                                                     "next to the SQLite file)"),
+                    as_json: bool = typer.Option(False, "--json", help="print the territories as JSON"),
+                    policy: Optional[Path] = typer.Option(None, help="visit policy TOML")) -> None:
+    """Territories: customers to reps with balanced weekly workloads (visit hours + routed
+    driving, or visits), compact areas, the CRM's pins kept.
+
+    Prints per rep: customers, visits, visit and driving hours a week (driving of day tours by
+    nearest neighbour + 2-opt), the deviation from the rep's fair share (by working hours) and
+    compactness; the largest deviation and, with --keep-existing, the share of owners kept.
+    --apply writes the owners; the planner's own owners are recorded (--record) so that a later
+    --keep-existing run may change them, never the CRM's.
+    """
+    import dataclasses
+    import json
+
+    from rich.markup import escape
+
+    from planner.db.repository import PlanNotFound, load_plan, load_region
+    from planner.geo.errors import TravelError
+    from planner.geo.providers import make_travel
+    from planner.io.reps import parse_reps
+    from planner.io.territory_state import (TerritoryRecordError, apply_territories, load_record, record_path,
+                                            release_planner_owners)
+    from planner.scheduling.territory_design import BALANCE_MODES, design_territories
+    if balance not in BALANCE_MODES:
+        _fail(f"--balance must be one of {', '.join(BALANCE_MODES)}, not {balance!r}")
+    try:
+        day = dt.date.fromisoformat(start) if start else _next_monday()
+    except ValueError:
+        _fail(f"bad --start {start!r}, expected YYYY-MM-DD")
+    if map_out is not None:
+        from maps import LANGS
+        if lang not in LANGS:
+            _fail(f"unknown language {lang!r}; choose one of {', '.join(LANGS)}")
+    rep_ids = None
+    if reps_file is not None:
+        _do_import("reps", reps_file, False, None)
+        rep_ids = [r.id for r in parse_reps(reps_file).items]
+    settings = get_settings()
+    path = record or record_path(settings.database_url)
+    try:
+        visit_policy = _policy(policy)
+    except DomainError as e:
+        _fail(str(e))
+    with _session() as s:
+        region = load_region(s, visit_policy)
+        try:
+            latest = load_plan(s, "latest")
+        except PlanNotFound:
+            latest = None
+    if not any(c.active for c in region.customers):
+        _fail("no active customers: run `planner import customers FILE` first")
+    if not region.reps:
+        _fail("no reps: run `planner import reps FILE` first (or pass --reps-file)")
+    try:
+        rec = load_record(path, settings.database_url)
+    except TerritoryRecordError as e:
+        _fail(str(e))
+    free_region, planner_owners = release_planner_owners(region, rec)
+    previous = None
+    if keep_existing:
+        free = {c.id for c in free_region.customers if not c.rep_id}
+        previous = {cid: rid for cid, rid in (latest.assignment.items() if latest else ()) if cid in free}
+        previous.update(planner_owners)
+        if not previous:
+            console.print("[yellow]--keep-existing: no existing owners (no --apply yet, no plan): "
+                          "designing afresh[/]", highlight=False)
+    try:
+        design = design_territories(free_region, day, weeks, travel=make_travel(settings), balance=balance,
+                                    previous=previous, rep_ids=rep_ids, tolerance=tolerance)
+    except (DomainError, ValueError, TravelError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(design.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_territories(design)
+    if map_out is not None:
+        from maps import render_region_map
+        planned = set(design.assignment.values()) | set(rep_ids or [r.id for r in region.reps])
+        shown = dataclasses.replace(free_region, reps=tuple(r for r in region.reps if r.id in planned))
+        map_out.parent.mkdir(parents=True, exist_ok=True)
+        render_region_map(shown, None, lang, territories=design.assignment).save(str(map_out))
+        console.print(escape(f"wrote the territory map to {map_out}"), highlight=False)
+    if apply:
+        with _session() as s:
+            stored = load_region(s, visit_policy).customers
+            done = apply_territories(s, path, stored, rec, design.assignment, balance=balance)
+        console.print(escape(f"applied: {len(done.written)} owner(s) written, {len(done.cleared)} cleared, "
+                             f"{len(done.record.owners)} recorded in {path} (the CRM's pins untouched)"),
+                      highlight=False)
+
+
+def _print_territories(design) -> None:
+    """The territory table and summary of ``planner territories``."""
+    from rich.markup import escape
+    unit = "visits" if design.balance == "visits" else "hours"
+    table = Table(title=f"Territories, per week of {design.start} + {design.weeks} week(s), balanced on {unit}")
+    for col in ("rep", "cust", "visits", "visit h", "drive h", "total h", "avail h", "dev", "ctr min", "max min",
+                "encl", "hull"):
+        table.add_column(col, justify="left" if col == "rep" else "right")
+    for r in design.reps:
+        dev = f"{r.deviation * 100:+.1f}%"
+        table.add_row(escape(r.rep_id), str(r.customers), f"{r.visits_per_week:.1f}",
+                      f"{r.visit_hours_per_week:.1f}", f"{r.travel_hours_per_week:.1f}", f"{r.hours_per_week:.1f}",
+                      f"{r.available_hours_per_week:.1f}",
+                      f"[red]{dev}[/]" if abs(r.deviation) > design.tolerance + 1e-9 else dev,
+                      f"{r.to_centre_minutes:.1f}", f"{r.to_centre_max_minutes:.1f}", str(r.enclaves),
+                      str(r.inside_other))
+    console.print(table)
+    console.print("drive h: day tours by nearest neighbour + 2-opt; dev: from the rep's share by working hours; "
+                  "ctr min: mean drive to the territory's centre; encl: customers in other reps' area; hull: "
+                  "customers of others inside the territory's hull", style="dim", highlight=False)
+    console.print(f"[bold]max deviation[/] {design.max_deviation * 100:.1f}% of the fair share ({unit}; "
+                  f"tolerance ±{design.tolerance * 100:.1f}%); {len(design.assignment)} customers, "
+                  f"{len(design.pinned)} pinned by the CRM; {design.enclaves} enclave(s), "
+                  f"{design.inside_other} customer(s) inside another territory's hull; {design.seconds:.1f} s",
+                  highlight=False)
+    if design.kept_share is not None:
+        console.print(f"[bold]kept[/] {design.kept_share * 100:.1f}% of the owners ({design.kept} of "
+                      f"{design.compared} customers with a previous owner; {len(design.changes)} changed)",
+                      highlight=False)
+        for cid, old, new in design.changes[:20]:
+            console.print(escape(f"  {cid}: {old} -> {new}"), highlight=False)
+        if len(design.changes) > 20:
+            console.print(f"  … and {len(design.changes) - 20} more (see --json)", highlight=False)
+    if design.unservable:
+        console.print(f"[yellow]{len(design.unservable)} customer(s) no rep can serve:[/]", highlight=False)
+        for cid, code, why in design.unservable[:20]:
+            console.print(escape(f"  {cid} [{code}] {why}"), highlight=False)
 
 
 def _register_bench() -> None:

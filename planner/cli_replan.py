@@ -42,7 +42,7 @@ def replan_cmd(plan_id: str = typer.Argument("latest", help="plan id or 'latest'
                from_: str = typer.Option(..., "--from", help="first day to re-plan (YYYY-MM-DD); earlier days stay"),
                time_limit: float = typer.Option(30.0, min=1.0, help="seconds of search"),
                seed: int = typer.Option(1, help="random seed"),
-               change_cost: float = typer.Option(8.0, min=0.0, help="cost of moving one visit to another day or rep "
+               change_cost: float = typer.Option(15.0, min=0.0, help="cost of moving one visit to another day or rep "
                                                                     "(currency of route costs): moves must pay this"),
                policy: Optional[Path] = typer.Option(None, help="visit policy TOML"),
                show: int = typer.Option(40, help="change report rows to print (0: all)")) -> None:

@@ -25,6 +25,8 @@ from maps.i18n import t, weekday_name
 from maps.region_map import build_region_map
 from planner.db.models import MapCacheRow, VisitRow
 from planner.domain import Plan, Region, format_windows
+from planner.geo.geometry import map_travel, route_legs, travel_tag
+from planner.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LEAFLET_VERSION = "1.9.3"
@@ -65,12 +67,15 @@ def _render(m: folium.Map, assets: str, root_path: str) -> str:
     return m.get_root().render()
 
 
-def cached_map(session: Session, plan_id: str, key: str, build) -> str:
-    """The map ``key`` of a plan from the cache, or built by ``build()`` and cached."""
+def cached_map(session: Session, plan_id: str, key: str, build, keep=None) -> str:
+    """The map ``key`` of a plan from the cache, or built by ``build()`` and cached (unless
+    ``keep()``, asked after the build, says no: e.g. a leg drawn straight while a router was down)."""
     row = session.get(MapCacheRow, (plan_id, key))
     if row is not None:
         return row.html
     text = build()
+    if keep is not None and not keep():
+        return text
     try:
         session.add(MapCacheRow(plan_id=plan_id, key=key, html=text, created_at=dt.datetime.now().replace(microsecond=0)))
         session.commit()
@@ -85,9 +90,27 @@ def region_map_html(session: Session, region: Region, plan: Plan, lang: str, ass
 
 
 def day_map_html(session: Session, region: Region, plan: Plan, rep_id: str, day: dt.date, lang: str,
-                 assets: str, root_path: str) -> str:
-    return cached_map(session, plan.plan_id, f"day:{rep_id}:{day.isoformat()}:{lang}:{assets}:{root_path}",
-                      lambda: _render(build_day_map(MapContext(region, plan), rep_id, day, lang), assets, root_path))
+                 assets: str, root_path: str, settings: Settings | None = None) -> str:
+    """The folium day map of a rep (cached). With ``settings`` whose ``PLANNER_TRAVEL`` is a road
+    provider, each leg follows the roads (:func:`planner.geo.geometry.route_legs`); the cache key
+    then carries the travel setting, and a map with a leg drawn straight because the provider
+    failed is not cached (the next request tries the roads again)."""
+    tag = travel_tag(settings) if settings is not None else ""
+    key = f"day:{rep_id}:{day.isoformat()}:{lang}:{assets}:{root_path}" + (f":{tag}" if tag else "")
+    straight: list[bool] = []
+
+    def build() -> str:
+        legs = None
+        if tag:
+            travel = map_travel(settings)
+            if travel is None:
+                straight.append(True)
+            else:
+                legs = route_legs(plan, region, travel, routes=[(rep_id, day)])
+                straight.append(legs.failed > 0)
+        return _render(build_day_map(MapContext(region, plan, legs), rep_id, day, lang), assets, root_path)
+
+    return cached_map(session, plan.plan_id, key, build, keep=lambda: not any(straight))
 
 
 _PAGE_CSS = """

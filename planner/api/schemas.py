@@ -497,7 +497,7 @@ WINDOW = r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
 class ReplanRequest(_In):
     """Re-plan a stored plan from ``from`` on under the current facts (customers, rep absences,
     the plan's locks) with the fewest changes (a background job). Days before ``from`` are copied
-    unchanged; ``change_cost`` (default: the engine's, 8) is what moving one visit to another day
+    unchanged; ``change_cost`` (default: the engine's, 15) is what moving one visit to another day
     or rep costs, in the currency of route costs: a move must save more than that."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

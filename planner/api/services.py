@@ -215,29 +215,10 @@ def rep_in_of_row(r: RepRow) -> dict[str, Any]:
 def upsert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> tuple[int, int, int]:
     """Insert new rows, update changed ones, leave equal ones alone (``updated_at`` included).
 
-    Returns ``(inserted, updated, unchanged)``. The caller commits."""
-    now = dt.datetime.now().replace(microsecond=0)
-    ids = [r["id"] for r in rows]
-    existing: dict[str, Any] = {}
-    for k in range(0, len(ids), 500):
-        for row in session.scalars(select(model).where(model.id.in_(ids[k:k + 500]))):
-            existing[row.id] = row
-    inserted = updated = unchanged = 0
-    for values in rows:
-        values = {k: v for k, v in values.items() if k != "updated_at"}
-        row = existing.get(values["id"])
-        if row is None:
-            session.add(model(**values, updated_at=now))
-            inserted += 1
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-            row.updated_at = now
-            updated += 1
-        else:
-            unchanged += 1
-    session.flush()
-    return inserted, updated, unchanged
+    Returns ``(inserted, updated, unchanged)``. Written in bulk (no statement per row, see
+    :func:`planner.db.repository.bulk_upsert`). The caller commits."""
+    counts = repository.bulk_upsert(session, model, rows, now=dt.datetime.now().replace(microsecond=0))
+    return counts.inserted, counts.updated, counts.unchanged
 
 
 def invalidate_maps(session: Session, plan_id: str | None = None) -> int:
@@ -290,8 +271,8 @@ def drop_missing_customers(session: Session, plan: Plan) -> Plan:
     ids = sorted({s.customer_id for r in plan.routes for s in r.stops} | {u.customer_id for u in plan.unassigned}
                  | set(plan.assignment))
     present: set[str] = set()
-    for k in range(0, len(ids), 500):
-        q = select(CustomerRow.id).where(CustomerRow.id.in_(ids[k:k + 500]))
+    for cond in repository.ids_in(session, CustomerRow.id, ids):  # = ANY(array) on PostgreSQL
+        q = select(CustomerRow.id).where(cond)
         if session.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(read=True)
         present.update(session.scalars(q))

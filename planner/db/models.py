@@ -103,7 +103,9 @@ class PlanRouteRow(Base):
     """One rep's day in a plan (``seq``: its place in the plan's route order)."""
 
     __tablename__ = "plan_routes"
-    __table_args__ = (Index("ix_plan_routes_plan_rep_date", "plan_id", "rep_id", "date"),)
+    __table_args__ = (Index("ix_plan_routes_plan_rep_date", "plan_id", "rep_id", "date"),
+                      # a rep's plans and customers (rep keys, migration 0004)
+                      Index("ix_plan_routes_rep_id_plan_id", "rep_id", "plan_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
@@ -126,9 +128,11 @@ class PlanStopRow(Base):
     """One visit of a route, in order (``seq``)."""
 
     __tablename__ = "plan_stops"
+    # a route's stops in order (migration 0004; was route_id alone)
+    __table_args__ = (Index("ix_plan_stops_route_id_seq", "route_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    route_id: Mapped[int] = mapped_column(ForeignKey("plan_routes.id", ondelete="CASCADE"), index=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("plan_routes.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     arrival: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -195,16 +199,19 @@ class JobRow(Base):
     """
 
     __tablename__ = "jobs"
+    # migration 0004: jobs by status newest first (was status alone); the job of a plan (and the
+    # ON DELETE SET NULL of a deleted plan)
+    __table_args__ = (Index("ix_jobs_status_created_at", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="plan")
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     progress: Mapped[float] = mapped_column(Double, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"), index=True)
     created_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -216,10 +223,14 @@ class VisitRow(Base):
     and the next action. Missed visits (absent, rescheduled) are frequency debt for the next plan."""
 
     __tablename__ = "visits"
+    # a customer's or a rep's records newest first, a rep's day (migration 0004; were the ids alone)
+    # (``id`` last: the order of GET /visits, so a page is read off the index)
+    __table_args__ = (Index("ix_visits_customer_id_visited_at_id", "customer_id", "visited_at", "id"),
+                      Index("ix_visits_rep_id_visited_at_id", "rep_id", "visited_at", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    customer_id: Mapped[str] = mapped_column(String(64), index=True)
-    rep_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    rep_id: Mapped[str] = mapped_column(String(64))
     plan_id: Mapped[str | None] = mapped_column(String(32))
     visited_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     outcome: Mapped[str] = mapped_column(String(16))

@@ -35,7 +35,7 @@ from planner.scheduling.patterns import Pattern, flexible_patterns
 from planner.solver import pyvrp_engine
 from planner.solver.ortools_engine import OrToolsEngine
 
-CHANGE_COST = 8.0      # currency units per visit moved to another day or rep (≈ 16 min of a rep's time)
+CHANGE_COST = 15.0     # currency units per visit moved to another day or rep (≈ 30 min of a rep's time)
 RETIME_MINUTES = 30    # a kept visit whose start moves by at least this much is reported as re-timed
 Progress = Callable[[str, float], None]
 

@@ -13,7 +13,7 @@ TABLES = {"customers", "reps", "plans", "plan_routes", "plan_stops", "plan_unass
 def test_fresh_database_gets_the_schema(fresh_engine):
     assert current_revision(fresh_engine) is None
     init_db(fresh_engine)
-    assert current_revision(fresh_engine) == "0003"
+    assert current_revision(fresh_engine) == "0004"
     insp = inspect(fresh_engine)
     assert TABLES | {"alembic_version"} <= set(insp.get_table_names())
     for table in TABLES:
@@ -38,7 +38,7 @@ def test_migrations_match_the_models(engine):
 
 def test_init_db_is_idempotent(engine):
     init_db(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
 
 
 def test_downgrade_and_upgrade_again(engine):

@@ -77,17 +77,20 @@ def test_skip_bad_rows_with_missing_header_column_writes_nothing(session, tmp_pa
 def test_failure_while_writing_rolls_everything_back(session, tmp_path, monkeypatch):
     import planner.db.repository as repo
 
-    real_update = repo.update
+    real_insert_many = repo._insert_many
 
-    def broken_update(*a, **k):  # the inserts went through, then the updates fail
+    def write_one_then_fail(session, stmt, rows):  # the first row went through, then the write fails
+        real_insert_many(session, stmt, rows[:1])
         raise RuntimeError("disk full")
 
     import_customers(session, write_csv(tmp_path / "a.csv", [HEADER, GOOD[0]]), VisitPolicy())
-    monkeypatch.setattr(repo, "update", broken_update)
+    changed = [["C1", "renamed", *GOOD[0][2:]], GOOD[1]]
+    monkeypatch.setattr(repo, "_insert_many", write_one_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        import_customers(session, write_csv(tmp_path / "b.csv", [HEADER, *GOOD]), VisitPolicy())
-    monkeypatch.setattr(repo, "update", real_update)
-    assert count(session, CustomerRow) == 1  # C2 was inserted, then rolled back
+        import_customers(session, write_csv(tmp_path / "b.csv", [HEADER, *changed]), VisitPolicy())
+    monkeypatch.setattr(repo, "_insert_many", real_insert_many)
+    assert count(session, CustomerRow) == 1  # C2 was inserted (C1 not yet renamed), then rolled back
+    assert load_region(session).customer("C1").name == GOOD[0][1]
 
 
 def test_import_xlsx_and_geocoding(session, tmp_path, geocode_cache):

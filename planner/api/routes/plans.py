@@ -2,6 +2,7 @@
 region map and the reps' day pages."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -118,9 +119,10 @@ def routes(plan_id: str, who: AnyRole, state: StateDep, session: SessionDep,
     if who.is_rep and rep_id is not None and rep_id != who.rep_id:
         raise not_found("plan not found")
     plan, region = _load(session, plan_id, who, state.policy)
-    out = [r for r in plan_to_dict(plan, region)["routes"]
-           if (rep_id is None or r["rep_id"] == rep_id) and (date is None or r["date"] == date.isoformat())]
-    return JSONResponse(out)
+    # a route's JSON depends on the route alone: render only the asked ones
+    wanted = tuple(r for r in plan.routes
+                   if (rep_id is None or r.rep_id == rep_id) and (date is None or r.date == date))
+    return JSONResponse(plan_to_dict(dataclasses.replace(plan, routes=wanted, unassigned=()), region)["routes"])
 
 
 _MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8",
@@ -194,7 +196,8 @@ def day_page(plan_id: str, rep_id: str, day: dt.date, who: AnyRole, state: State
     if not any(r.rep_id == rep_id and r.date == day and r.stops for r in plan.routes):
         raise not_found(f"rep {rep_id!r} has no route on {day.isoformat()} in plan {plan.plan_id!r}")
     root = request.scope.get("root_path", "")
-    map_html = day_map_html(session, region, plan, rep_id, day, lang, state.settings.map_assets, root)
+    map_html = day_map_html(session, region, plan, rep_id, day, lang, state.settings.map_assets, root,
+                            settings=state.settings)
     return HTMLResponse(day_page_html(session, region, plan, rep_id, day, lang, map_html, root))
 
 
