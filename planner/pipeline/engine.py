@@ -26,16 +26,15 @@ from typing import Callable
 
 import numpy as np
 
-from planner.domain import (REASON_BAD_FREQUENCY, REASON_CAPACITY, REASON_NO_WINDOW,
-                            REASON_PINNED_REP_MISSING, REASON_REP_ABSENT, REASON_UNREACHABLE)
+from planner.domain import (REASON_CAPACITY, REASON_REP_ABSENT)
 from planner.pipeline.routes import DayRoute, best_insertion, insertion_estimate, make_route, removal
 from planner.scheduling.day_choice import choose_patterns
+from planner.scheduling.eligibility import eligibility
 from planner.scheduling.instance import PlanningInstance
 from planner.scheduling.patterns import Pattern
 from planner.scheduling.territory import assign_territories
 from planner.solver.problem import (BreakSpec, RoutingEngine, RoutingProblem, SearchOptions,
                                     VehicleSpec)
-from planner.solver.timeline import schedule_day
 
 Progress = Callable[[str, float], None]
 Key = tuple[int, int]
@@ -98,46 +97,8 @@ class Engine:
         return [r for r, rd in enumerate(self.inst.reps) if d in rd.day_offset_set]
 
     def _eligibility(self) -> tuple[list[list[int]], dict[Key, list[Pattern]], list]:
-        inst = self.inst
-        eligible: list[list[int]] = []
-        options: dict[Key, list[Pattern]] = {}
-        unplanned = []
-        for c in range(inst.n):
-            reps = [inst.pinned[c]] if inst.pinned[c] is not None else list(range(len(inst.reps)))
-            ok, why = [], None
-            if c in self.missing_pins:
-                why = (REASON_PINNED_REP_MISSING,
-                       f"pinned to rep {inst.customers[c].rep_id}, who is not among the planned reps")
-            for r in ([] if why else reps):
-                pats = inst.patterns(c, r)
-                if not pats:
-                    if inst.reps[r].restricted:  # absences (or a re-plan's fixed past) took the days needed
-                        why = why or (REASON_REP_ABSENT,
-                                      f"rep {inst.reps[r].rep.id} is away on the days a visit pattern of frequency "
-                                      f"{inst.frequencies[c]} needs (or they lie before the re-plan date)")
-                    else:
-                        why = why or (REASON_BAD_FREQUENCY,
-                                      f"frequency {inst.frequencies[c]} cannot be met on the workdays of rep "
-                                      f"{inst.reps[r].rep.id} without consecutive days")
-                    continue
-                if not inst.start_windows(c, r):
-                    why = (REASON_NO_WINDOW, f"no opening window fits a {inst.service_s[c] // 60}-minute "
-                                             f"visit inside rep {inst.reps[r].rep.id}'s working hours")
-                    continue
-                cap = inst.reps[r].capacity
-                if (cap is not None and inst.demand is not None and inst.demand[c] > cap) or \
-                        schedule_day([inst.visit(c, r)], inst.reps[r].day, inst.dur_s) is None:
-                    why = (REASON_UNREACHABLE, f"a visit from rep {inst.reps[r].rep.id}'s start cannot "
-                                               "be done and driven back within one working day"
-                                               + (" or exceeds the capacity" if cap is not None else ""))
-                    continue
-                ok.append(r)
-                options[(c, r)] = pats
-            eligible.append(ok)
-            if not ok:
-                code, reason = why or (REASON_CAPACITY, "no rep available")
-                unplanned.append((c, None, code, reason))
-        return eligible, options, unplanned
+        eligible, options, why_not = eligibility(self.inst, self.missing_pins)
+        return eligible, options, [(c, None, code, reason) for c, (code, reason) in sorted(why_not.items())]
 
     def eligibility(self) -> tuple[list[list[int]], dict[Key, list[Pattern]], list]:
         """Step 1 alone (used by :mod:`planner.pipeline.decompose`): the eligible reps of each

@@ -10,7 +10,7 @@ grade).
 It follows the engine's own first steps, so that its figures describe the plan that would be
 made:
 
-1. *Eligibility* exactly as the engine decides it (:func:`eligibility`): a rep may see a
+1. *Eligibility* exactly as the engine decides it (:func:`planner.scheduling.eligibility.eligibility`): a rep may see a
    customer when an opening window fits the visit inside the rep's day, the frequency has a
    visit-day pattern on the rep's workdays, and a lone visit from the rep's start fits in a
    day; pins restrict to the pinned rep. A customer without an eligible rep is *unservable*
@@ -59,15 +59,14 @@ from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 
-from planner.domain import (REASON_BAD_FREQUENCY, REASON_CAPACITY, REASON_NO_WINDOW, REASON_PINNED_REP_MISSING,
-                            REASON_UNREACHABLE, DomainError, Frequency, GradeRule, Location, LunchBreak, Region, Rep,
+from planner.domain import (DomainError, Frequency, GradeRule, Location, LunchBreak, Region, Rep,
                             VisitPolicy)
 from planner.geo.travel import TravelMatrix
 from planner.scheduling.day_choice import choose_patterns
+from planner.scheduling.eligibility import eligibility
 from planner.scheduling.instance import PlanningInstance, build_instance
 from planner.scheduling.patterns import Pattern, workday_offsets
 from planner.scheduling.territory import assign_territories
-from planner.solver.timeline import schedule_day
 
 HOUR_S = 3600.0
 EPS = 1e-9
@@ -464,52 +463,6 @@ def parse_frequency_override(text: str) -> tuple[str, Frequency]:
     if not m:
         raise DomainError(f"bad frequency change {text!r}, expected GRADE=FREQUENCY like C=1/3weeks")
     return m.group(1), Frequency.parse(m.group(2))
-
-
-def eligibility(inst: PlanningInstance, missing_pins: Collection[int] = ()
-                ) -> tuple[list[list[int]], dict[tuple[int, int], list[Pattern]], dict[int, tuple[str, str]]]:
-    """The engine's eligibility: per customer the reps that may see it, the visit-day patterns
-    per (customer, rep), and for customers without any rep the reason ``(code, text)``.
-
-    The same rules as the engine's first step (``planner.pipeline.engine``): pinned customers
-    only with their rep (``missing_pins``: pinned to a rep that is not planned), a pattern on
-    the rep's workdays, an opening window that fits the visit in the rep's day, a lone visit
-    from the rep's start doable within a day, demand within the rep's capacity.
-    """
-    eligible: list[list[int]] = []
-    options: dict[tuple[int, int], list[Pattern]] = {}
-    why_not: dict[int, tuple[str, str]] = {}
-    missing = frozenset(missing_pins)
-    for c in range(inst.n):
-        reps = [inst.pinned[c]] if inst.pinned[c] is not None else list(range(len(inst.reps)))
-        ok: list[int] = []
-        why: tuple[str, str] | None = None
-        if c in missing:
-            why = (REASON_PINNED_REP_MISSING,
-                   f"pinned to rep {inst.customers[c].rep_id}, who is not among the planned reps")
-        for r in ([] if why else reps):
-            rid = inst.reps[r].rep.id
-            pats = inst.patterns(c, r)
-            if not pats:
-                why = why or (REASON_BAD_FREQUENCY, f"frequency {inst.frequencies[c]} cannot be met on the workdays "
-                                                    f"of rep {rid} without consecutive days")
-                continue
-            if not inst.start_windows(c, r):
-                why = (REASON_NO_WINDOW, f"no opening window fits a {inst.service_s[c] // 60}-minute visit inside "
-                                         f"rep {rid}'s working hours")
-                continue
-            cap = inst.reps[r].capacity
-            if (cap is not None and inst.demand is not None and inst.demand[c] > cap) or \
-                    schedule_day([inst.visit(c, r)], inst.reps[r].day, inst.dur_s) is None:
-                why = (REASON_UNREACHABLE, f"a visit from rep {rid}'s start cannot be done and driven back within "
-                                           "one working day" + (" or exceeds the capacity" if cap is not None else ""))
-                continue
-            ok.append(r)
-            options[(c, r)] = pats
-        eligible.append(ok)
-        if not ok:
-            why_not[c] = why or (REASON_CAPACITY, "no rep available")
-    return eligible, options, why_not
 
 
 def day_tour(dur: np.ndarray, start: int, end: int, stops: Sequence[int]) -> list[int]:

@@ -17,7 +17,7 @@
   drive): the default 30 weighs like taking a customer from 10 to 20 minutes from its centre.
   So small changes of the input change few owners;
 * pins (``Customer.rep_id``: the CRM's account owners) are kept, and only eligible reps are used
-  (the engine's eligibility, :func:`planner.scheduling.capacity.eligibility`).
+  (the engine's eligibility, :func:`planner.scheduling.eligibility.eligibility`).
 
 *Routed workload* (:func:`routed_load`): each rep's visit days chosen as the engine does
 (:func:`planner.scheduling.day_choice.choose_patterns`), then each day driven as a nearest
@@ -52,7 +52,8 @@ import numpy as np
 
 from planner.domain import Region
 from planner.geo.travel import TravelMatrix
-from planner.scheduling.capacity import day_tour, eligibility
+from planner.scheduling.capacity import day_tour
+from planner.scheduling.eligibility import eligibility
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.instance import PlanningInstance, build_instance
 from planner.scheduling.patterns import Pattern

@@ -15,7 +15,8 @@ import pytest
 from planner.domain import (Customer, DomainError, Frequency, Location, Region, Rep, parse_windows,
                             parse_workdays)
 from planner.geo.travel import HaversineTravel, Matrices
-from planner.scheduling.capacity import (capacity_check, day_tour, eligibility, parse_frequency_override)
+from planner.scheduling.capacity import capacity_check, day_tour, parse_frequency_override
+from planner.scheduling.eligibility import eligibility
 
 MON = dt.date(2026, 11, 30)
 HOME = Location(30.0, 120.0)

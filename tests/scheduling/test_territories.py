@@ -17,7 +17,7 @@ from planner.domain import Customer, Location, Region, Rep
 from planner.geo.travel import HaversineTravel, great_circle_km
 from planner.io.territory_state import (TerritoryRecord, TerritoryRecordError, load_record, record_path,
                                         release_planner_owners, save_record)
-from planner.scheduling.capacity import eligibility
+from planner.scheduling.eligibility import eligibility
 from planner.scheduling.instance import build_instance
 from planner.scheduling.territory import assign_territories, capacity_seconds
 from planner.scheduling.territory_design import deviations, design_territories, routed_load
