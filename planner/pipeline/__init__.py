@@ -15,7 +15,7 @@ from planner.domain import Plan, Region, Route, Stop, Unassigned, customer_facts
 from planner.evaluation.evaluator import Evaluation, evaluate
 from planner.geo.travel import HaversineTravel, TravelMatrix
 from planner.pipeline.engine import Engine, EngineResult
-from planner.scheduling.instance import PlanningInstance, build_instance
+from planner.scheduling.instance import PlanningInstance, build_instance, instance_locations
 from planner.solver import pyvrp_engine
 from planner.solver.ortools_engine import OrToolsEngine
 
@@ -68,9 +68,7 @@ def plan_region(region: Region, start: dt.date, weeks: int, *, time_limit: float
     reps = [r for r in region.reps if rep_ids is None or r.id in set(rep_ids)]
     planned_ids = {r.id for r in reps}
     customers = sorted((c for c in region.customers if c.active), key=lambda c: c.id)
-    locs = [c.location for c in customers]
-    for r in reps:
-        locs += [r.start, r.end_location]
+    locs = instance_locations(customers, reps)
     mats = travel.get_matrix(locs)
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,
                           last_visits=last_visits, priority=priority, absences=absences)

@@ -61,7 +61,7 @@ from planner.geo.travel import HaversineTravel, Matrices, TravelMatrix
 from planner.pipeline import PlanRejected, PlanResult, plan_region, to_plan
 from planner.pipeline.codec import pack, unpack
 from planner.pipeline.engine import Engine, EngineResult
-from planner.scheduling.instance import build_instance
+from planner.scheduling.instance import build_instance, instance_locations
 from planner.scheduling.territory import assign_territories
 from planner.solver.ortools_engine import OrToolsEngine
 
@@ -230,9 +230,7 @@ def _territory_step(region: Region, start: dt.date, weeks: int, customers: Seque
                     ) -> tuple[dict[str, str], list[Unassigned], dict[str, float]]:
     """The engine's eligibility and territories for ``customers`` and ``reps``: (customer id ->
     rep id, unplanned visits of the customers no rep can see, workload seconds per rep id)."""
-    locs = [c.location for c in customers]
-    for r in reps:
-        locs += [r.start, r.end_location]
+    locs = instance_locations(customers, reps)
     mats = travel.get_matrix(locs)
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,
                           last_visits=last_visits, priority=priority, absences=absences)

@@ -16,7 +16,7 @@ from typing import Collection, Mapping
 from planner.domain import Plan, Region
 from planner.geo.travel import HaversineTravel, TravelMatrix
 from planner.pipeline.engine import Engine
-from planner.scheduling.instance import build_instance
+from planner.scheduling.instance import build_instance, instance_locations
 from planner.scheduling.patterns import Pattern
 from planner.solver.ortools_engine import OrToolsEngine
 
@@ -124,9 +124,7 @@ def explain_customer(region: Region, plan: Plan, customer_id: str, *, travel: Tr
     travel = travel or HaversineTravel()
     customers = sorted((c for c in region.customers if c.active), key=lambda c: c.id)
     reps = list(region.reps)
-    locs = [c.location for c in customers]
-    for r in reps:
-        locs += [r.start, r.end_location]
+    locs = instance_locations(customers, reps)
     mats = travel.get_matrix(locs)
     first = (plan.frozen_before - plan.start).days if plan.frozen_before else 0
     history: dict[str, list[int]] = {}

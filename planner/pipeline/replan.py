@@ -30,7 +30,7 @@ from planner.evaluation.evaluator import Evaluation, evaluate
 from planner.geo.travel import HaversineTravel, TravelMatrix
 from planner.pipeline import PlanRejected, to_plan
 from planner.pipeline.engine import Engine
-from planner.scheduling.instance import build_instance
+from planner.scheduling.instance import build_instance, instance_locations
 from planner.scheduling.patterns import Pattern, flexible_patterns
 from planner.solver import pyvrp_engine
 from planner.solver.ortools_engine import OrToolsEngine
@@ -159,9 +159,7 @@ def replan(region: Region, previous: Plan, from_date: dt.date, *, time_limit: fl
     old_future = _visits(previous, since=from_date)
 
     # -- the instance over the whole horizon, planning only from ``first`` on
-    locs = [c.location for c in customers]
-    for r in reps:
-        locs += [r.start, r.end_location]
+    locs = instance_locations(customers, reps)
     mats = travel.get_matrix(locs)
     windows = {(lk.customer_id, (lk.date - previous.start).days): lk.start_window
                for lk in locks if lk.start_window is not None}

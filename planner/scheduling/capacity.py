@@ -64,7 +64,7 @@ from planner.domain import (DomainError, Frequency, GradeRule, Location, LunchBr
 from planner.geo.travel import TravelMatrix
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.eligibility import eligibility
-from planner.scheduling.instance import PlanningInstance, build_instance
+from planner.scheduling.instance import PlanningInstance, build_instance, instance_locations
 from planner.scheduling.patterns import Pattern, workday_offsets
 from planner.scheduling.territory import assign_territories
 
@@ -508,9 +508,7 @@ def _scenario(region: Region, start: dt.date, weeks: int, travel: TravelMatrix,
     reps = [r for r in region.reps if wanted is None or r.id in wanted]
     planned = {r.id for r in reps}
     customers = sorted((c for c in region.customers if c.active), key=lambda c: c.id)
-    locs = [c.location for c in customers]
-    for r in reps:
-        locs += [r.start, r.end_location]
+    locs = instance_locations(customers, reps)
     mats = travel.get_matrix(locs)
     last = {k: v for k, v in (last_visits or {}).items() if v < start}
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps,

@@ -158,6 +158,15 @@ def rep_day_spec(rep: Rep, start_loc: int, end_loc: int) -> DaySpec:
     )
 
 
+def instance_locations(customers: Sequence[Customer], reps: Sequence[Rep]) -> list:
+    """The locations an instance's matrices are indexed by: the customers, then each rep's start
+    and end (see :func:`build_instance`)."""
+    locs = [c.location for c in customers]
+    for r in reps:
+        locs += [r.start, r.end_location]
+    return locs
+
+
 def build_instance(region: Region, start: dt.date, weeks: int, dist_km: np.ndarray, dur_s: np.ndarray,
                    customers: Sequence[Customer], reps: Sequence[Rep],
                    last_visits: Mapping[str, dt.date] | None = None,

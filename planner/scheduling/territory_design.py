@@ -55,7 +55,7 @@ from planner.geo.travel import TravelMatrix
 from planner.scheduling.capacity import day_tour
 from planner.scheduling.eligibility import eligibility
 from planner.scheduling.day_choice import choose_patterns
-from planner.scheduling.instance import PlanningInstance, build_instance
+from planner.scheduling.instance import PlanningInstance, build_instance, instance_locations
 from planner.scheduling.patterns import Pattern
 from planner.scheduling.territory import (ENCLAVE_K, HOME_WEIGHT, assign_territories, capacity_seconds,
                                           nearest_customers, symmetric_times, territory_centres, travel_allowance)
@@ -242,9 +242,7 @@ def design_territories(region: Region, start: dt.date, weeks: int, *, travel: Tr
     if not reps:
         raise ValueError("no reps to make territories for")
     customers = sorted((c for c in region.customers if c.active), key=lambda c: c.id)
-    locs = [c.location for c in customers]
-    for r in reps:
-        locs += [r.start, r.end_location]
+    locs = instance_locations(customers, reps)
     mats = travel.get_matrix(locs)
     inst = build_instance(region, start, weeks, mats.distance_km, mats.duration_s, customers, reps)
     n, m = inst.n, len(reps)
