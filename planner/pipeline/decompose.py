@@ -16,7 +16,8 @@ the horizon, so once territories are assigned the reps are independent problems.
    centres, weighted by their workload) into parts of similar work: :data:`PARTS_PER_WORKER`
    parts per worker, and at least one per :data:`PART_CUSTOMERS` customers. A part is a
    sub-region: its reps and their customers, each pinned to its territory's rep, so the parts
-   share nothing.
+   share nothing. Where the frequencies allow (:func:`weeks_independent`: every customer N times
+   a week), each part is also cut into its weeks, planned apart and reunited.
 3. *Solve*: each part is planned by :func:`planner.pipeline.plan_region` (``check=False``)
    through a :class:`PartExecutor`: :class:`SerialExecutor` (this process),
    :class:`LocalPoolExecutor` (a ``spawn`` process pool) or Celery workers
@@ -102,6 +103,7 @@ class Part:
     priority: tuple[str, ...] = ()
     work_s: float = 0.0
     absences: Mapping[str, frozenset[dt.date]] | None = None
+    day_offset: int = 0  # a week part: its first day, in days after the whole plan's start
 
     @property
     def rep_ids(self) -> tuple[str, ...]:
@@ -119,6 +121,7 @@ class PartResult:
     assignment: Mapping[str, str]
     patterns: Mapping[str, tuple[int, ...]]
     stats: Mapping[str, Any]
+    day_offset: int = 0  # the part's first day after the plan's start: its pattern offsets shift by it
 
 
 @dataclass(frozen=True)
@@ -269,18 +272,34 @@ def _blocks(customers: Sequence[Customer], reps: Sequence[Rep], n_blocks: int, l
 # ----------------------------------------------------------------------------------------------
 # Step 2: parts
 # ----------------------------------------------------------------------------------------------
+def weeks_independent(region: Region, customers: Sequence[Customer], reps: Sequence[Rep], weeks: int) -> bool:
+    """True if the weeks of the horizon can be planned apart: more than one week, every customer
+    visited N times a week (no fortnightly or longer period, no explicit patterns), and no rep
+    works both Sunday and Monday, so that the last visit of a week (Saturday at the latest) and
+    the first of the next (Monday at the earliest) are always two days apart, the spacing N/week
+    asks for. Account ownership holds because each customer is pinned to its territory's rep in
+    every week part."""
+    if weeks < 2 or not customers:
+        return False
+    if any(c.allowed_days is not None or region.policy.frequency_of(c).weeks != 1 for c in customers):
+        return False
+    return not any({0, 6} <= set(r.workdays) for r in reps)
+
+
 def decompose(region: Region, start: dt.date, weeks: int, *, parts: int, time_limit: float = 30.0,
               part_time_limit: float | None = None, workers: int = 1, seed: int = 0,
               travel: TravelMatrix | None = None, rep_ids: Sequence[str] | None = None,
               deterministic: bool = False, last_visits: Mapping[str, dt.date] | None = None,
               priority: Collection[str] = (), improve: bool = True, balance_days: bool = True,
               absences: Mapping[str, Collection[dt.date]] | None = None,
-              ship_travel: bool = True, block_customers: int = BLOCK_CUSTOMERS) -> Decomposition:
+              ship_travel: bool = True, block_customers: int = BLOCK_CUSTOMERS,
+              split_weeks: bool | None = None) -> Decomposition:
     """Cut ``region`` into ``parts`` independent parts (see the module doc). ``workers``: how
     many parts will run at a time (for each part's share of ``time_limit``). The other options
     are those of :func:`planner.pipeline.plan_region`. ``ship_travel`` False: parts carry no
     travel provider (each worker uses its own). ``block_customers``: above this many active
-    customers the territory step runs per geographic block."""
+    customers the territory step runs per geographic block. ``split_weeks``: also cut each part
+    into its weeks (see :func:`weeks_independent`); None (default): when the frequencies allow."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
     if not region.ownership:
@@ -323,7 +342,9 @@ def decompose(region: Region, start: dt.date, weeks: int, *, parts: int, time_li
             centre[i] = xy[[pos[c] for c in members[r.id]]].mean(axis=0)
     weight = np.array([load.get(r.id, 0.0) + 1.0 for r in reps])
     groups = bisect_groups(centre, weight, max(1, min(parts, len(reps))))
-    n_parts = sum(1 for g in groups if any(members[reps[i].id] for i in g))
+    by_week = weeks_independent(region, customers, reps, weeks) if split_weeks is None else \
+        (split_weeks and weeks > 1 and weeks_independent(region, customers, reps, weeks))
+    n_parts = sum(1 for g in groups if any(members[reps[i].id] for i in g)) * (weeks if by_week else 1)
     # the territory step counts against the time limit (as eligibility does in plan_region), but
     # not in deterministic runs, whose search lengths must not depend on the clock
     budget = time_limit if deterministic else max(0.5 * time_limit, time_limit - (time.monotonic() - t0))
@@ -340,15 +361,18 @@ def decompose(region: Region, start: dt.date, weeks: int, *, parts: int, time_li
             continue  # reps without customers have nothing to plan
         sub = Region(customers=tuple(dataclasses.replace(by_id[c], rep_id=owner[c]) for c in ids), reps=g_reps,
                      policy=region.policy, ownership=True)
-        out.append(Part(index=len(out), region=sub, start=start, weeks=weeks, time_limit=round(share, 3), seed=seed,
-                        travel=travel if ship_travel else None, deterministic=deterministic, improve=improve,
-                        balance_days=balance_days,
-                        last_visits={c: last[c] for c in ids if c in last} or None,
-                        priority=tuple(c for c in ids if c in prio),
-                        work_s=round(sum(load.get(r.id, 0.0) for r in g_reps), 1),
-                        absences=({r.id: away[r.id] for r in g_reps if r.id in away} or None) if away else None))
+        for w in (range(weeks) if by_week else [None]):
+            out.append(Part(index=len(out), region=sub, start=start + dt.timedelta(days=7 * (w or 0)),
+                            weeks=1 if w is not None else weeks, time_limit=round(share, 3), seed=seed,
+                            travel=travel if ship_travel else None, deterministic=deterministic, improve=improve,
+                            balance_days=balance_days,
+                            last_visits=({c: last[c] for c in ids if c in last} or None) if not w else None,
+                            priority=tuple(c for c in ids if c in prio) if not w else (),
+                            work_s=round(sum(load.get(r.id, 0.0) for r in g_reps) / (weeks if by_week else 1), 1),
+                            absences=({r.id: away[r.id] for r in g_reps if r.id in away} or None) if away else None,
+                            day_offset=7 * (w or 0)))
     stats = {"blocks": len(blocks), "territory_seconds": round(territory_s, 2), "part_time_limit": round(share, 3),
-             "workers": workers, "parts": len(out)}
+             "workers": workers, "parts": len(out), "by_week": by_week}
     return Decomposition(region=region, start=start, weeks=weeks, seed=seed, time_limit=time_limit,
                          parts=tuple(out), part_count=len(out),
                          unassigned=tuple(sorted(nobody, key=lambda u: (u.customer_id, u.date or dt.date.min))),
@@ -376,7 +400,8 @@ def solve_part(part: Part, progress: Progress | None = None) -> PartResult:
         "cost": round(sum(r.cost for r in plan.routes), 2), "unassigned": len(plan.unassigned),
         "time_limit": part.time_limit, "wall_seconds": round(time.monotonic() - t0, 2),
         "work_s": part.work_s, "violations": len(res.evaluation.violations)})
-    return PartResult(part.index, plan.routes, plan.unassigned, dict(plan.assignment), dict(plan.patterns), stats)
+    return PartResult(part.index, plan.routes, plan.unassigned, dict(plan.assignment), dict(plan.patterns), stats,
+                      part.day_offset)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -448,7 +473,8 @@ def merge(dec: Decomposition, results: Sequence[PartResult], travel: TravelMatri
     patterns: dict[str, tuple[int, ...]] = {}
     for r in results:
         assignment.update(r.assignment)
-        patterns.update({k: tuple(v) for k, v in r.patterns.items()})
+        for k, v in r.patterns.items():  # week parts: shift to the plan's start and unite
+            patterns[k] = tuple(sorted({*patterns.get(k, ()), *(d + r.day_offset for d in v)}))
     plan = Plan(plan_id=plan_id or uuid.uuid4().hex, start=dec.start, weeks=dec.weeks, routes=tuple(routes),
                 unassigned=tuple(unassigned), assignment=MappingProxyType(dict(sorted(assignment.items()))),
                 patterns=MappingProxyType(dict(sorted(patterns.items()))),

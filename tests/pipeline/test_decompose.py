@@ -191,3 +191,29 @@ def test_codec_round_trips_planning_data_and_refuses_anything_else(region):
     with pytest.raises(UnsafePayload):
         unpack(pack(evaluate))  # a function can never be named by a payload
     assert unpack(pack(pathlib.PurePosixPath("/x")), trusted=True) == pathlib.PurePosixPath("/x")
+
+
+def test_weekly_frequencies_are_also_split_by_week(region):
+    # every customer 1 or 2 visits a week (grades A and B only), reps Monday to Friday: the
+    # weeks are independent, so each territory part is cut into its 2 weeks and reunited
+    import dataclasses
+    weekly = dataclasses.replace(region, customers=tuple(
+        dataclasses.replace(c, grade="A" if i % 3 == 0 else "B", frequency=None)
+        for i, c in enumerate(region.customers)))
+    dec = decompose(weekly, MON, 2, parts=2, time_limit=4, seed=1)
+    assert dec.stats["by_week"] is True and dec.part_count == 4
+    assert sorted((p.start, p.weeks, p.day_offset) for p in dec.parts) == [
+        (MON, 1, 0), (MON, 1, 0), (MON + dt.timedelta(days=7), 1, 7), (MON + dt.timedelta(days=7), 1, 7)]
+    res = merge(dec, SerialExecutor().run(dec.parts))
+    assert res.evaluation.ok, res.evaluation.violations[:5]
+    seen: dict[str, list[int]] = {}
+    for r in res.plan.routes:
+        for s in r.stops:
+            seen.setdefault(s.customer_id, []).append((r.date - MON).days)
+    # the reunited patterns are the visit days over the whole horizon, weeks 1 and 2
+    assert {c: tuple(sorted(d)) for c, d in seen.items()} == {c: p for c, p in res.plan.patterns.items() if p}
+    assert any(min(d) < 7 <= max(d) for d in seen.values())
+    # one owner per customer over both weeks
+    assert all(len({r.rep_id for r in res.plan.routes for s in r.stops if s.customer_id == c}) == 1 for c in seen)
+    # a fortnightly customer couples the weeks: no split
+    assert decompose(region, MON, 2, parts=2, time_limit=4, seed=1).stats["by_week"] is False
