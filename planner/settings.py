@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     max_time_limit: float = 3600.0  # the longest search a POST /plans may ask for (seconds)
     # Parallel parts and scale-out (planner.pipeline.decompose, planner.jobs.celery_app)
     plan_workers: int | None = None   # parts planned at a time for one plan (pool size, Celery slots); None: cores
+    parallel_min_customers: int = 1000  # API plan jobs without a broker: from this many active customers
+                                        # the job decomposes the region and plans the parts in a local pool
     broker_url: str | None = None     # Celery broker, e.g. redis://127.0.0.1:6379/0: plan jobs run on `planner worker`s
     result_backend: str | None = None  # Celery result backend (part results); None: the broker URL
     broker_visibility_timeout: float = 7200.0  # s until a lost worker's unacknowledged part is redelivered

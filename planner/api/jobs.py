@@ -18,6 +18,7 @@ One ``planner serve`` process per database.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import multiprocessing
 import os
@@ -134,8 +135,10 @@ class JobRunner:
             from planner.api.celery_jobs import send_job
             send_job(self.settings, self.session_factory, job_id)
             return
+        # not a daemon: a big plan's job starts a process pool of its own (planner.pipeline.decompose);
+        # shutdown() stops it, and it ends itself if the server process dies (_watch_parent)
         proc = self._ctx.Process(target=run_plan_job, name=f"planner-job-{job_id[:8]}",
-                                 args=(self.settings.model_dump(mode="json"), job_id, os.getpid()), daemon=True)
+                                 args=(self.settings.model_dump(mode="json"), job_id, os.getpid()), daemon=False)
         with self._lock:
             if self._stop.is_set():
                 return
@@ -324,14 +327,21 @@ def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
                 ps.commit()
 
         t0 = time.monotonic()
-        result = plan_region(region, start, weeks, time_limit=float(params["time_limit"]),
+        from planner.pipeline.decompose import default_workers, plan_region_parallel
+        workers = settings.plan_workers or default_workers()
+        if workers > 1 and len(inputs.ids) >= settings.parallel_min_customers:  # big: parts in a local pool
+            solve = functools.partial(plan_region_parallel, workers=workers)
+        else:
+            workers, solve = 1, plan_region
+        result = solve(region, start, weeks, time_limit=float(params["time_limit"]),
                              seed=int(params.get("seed", 1)),
                              travel=make_travel(settings),
                              progress=progress, last_visits=last or None, priority=priority,
                              absences=inputs.absences)
         seconds = round(time.monotonic() - t0, 2)
         store_job_result(factory, job_id, result, {  # nothing is stored if the job failed meanwhile
-            "priority": list(priority), "seconds": seconds, "customers": len(inputs.ids),
+            "priority": list(priority), "seconds": seconds, "customers": len(inputs.ids), "workers": workers,
+            "parts": result.stats.get("parts", 1),
             "reps": [r.id for r in region.reps], "violations": len(result.evaluation.violations)})
     except BaseException as e:  # noqa: BLE001 - every failure is recorded in the job
         record_failure(factory, job_id, e)

@@ -182,3 +182,28 @@ def test_no_active_reps_fails_the_job_with_a_clear_error(job_db):
         assert s.get(JobRow, jid).error == "no active reps to plan with"
 
 
+
+
+def test_a_big_region_is_planned_in_parts_by_the_job(tmp_path):
+    # the threshold lowered to 10 customers: this 30-customer job decomposes the region by
+    # territory and plans the parts in a process pool of its own (2 workers), then merges them
+    api, db = start_api("sqlite", tmp_path, env={"PLANNER_PARALLEL_MIN_CUSTOMERS": "10", "PLANNER_PLAN_WORKERS": "2"})
+    try:
+        customers, _reps = seed(api, n_customers=30)
+        r = api.manager.post("/plans", json={"start": PLAN_START, "weeks": 2, "time_limit": 4})
+        assert r.status_code == 202, r.text
+        job = wait_job(api.manager, r.json()["job_id"])
+        assert job["status"] == "done", job
+        assert job["info"]["workers"] == 2 and job["info"]["parts"] == 2  # one part per rep here
+        plan = api.manager.get(f"/plans/{job['plan_id']}").json()
+        owners: dict[str, set[str]] = {}
+        for route in plan["routes"]:
+            for s in route["stops"]:
+                owners.setdefault(s["customer_id"], set()).add(route["rep_id"])
+        assert owners and all(len(v) == 1 for v in owners.values())
+        active = {c["id"] for c in customers if str(c.get("active", "true")).lower() != "false"}
+        assert set(owners) | {u["customer_id"] for u in plan["unassigned"]} <= active
+    finally:
+        api.close()
+        api.server.stop()
+        db.drop()
