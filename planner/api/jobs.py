@@ -68,6 +68,18 @@ def fail_job(session: Session, job_id: str, error: str) -> bool:
     return (res.rowcount or 0) > 0
 
 
+def claim_job(factory, job_id: str) -> dict[str, Any] | None:
+    """Mark the queued job ``job_id`` running and return its request (None if it is not queued:
+    unknown, taken or failed meanwhile)."""
+    with factory() as s:
+        job = s.get(JobRow, job_id)
+        if job is None or job.status != "queued":
+            return None
+        job.status, job.started_at, job.stage, job.progress = "running", now(), "loading", 0.0
+        s.commit()
+        return dict(job.params or {})
+
+
 def record_failure(factory, job_id: str, e: BaseException) -> None:
     """Log ``e`` and mark the job failed with its message (the type is named unless it is a
     ValueError or RuntimeError, whose messages are written for users)."""
@@ -303,13 +315,9 @@ def _run_plan_job(settings: Settings, factory, job_id: str) -> None:
         from planner.api.replan_jobs import run_replan_job
         run_replan_job(settings, factory, job_id)
         return
-    with factory() as s:
-        job = s.get(JobRow, job_id)
-        if job is None or job.status != "queued":
-            return
-        job.status, job.started_at, job.stage, job.progress = "running", now(), "loading", 0.0
-        s.commit()
-        params = dict(job.params or {})
+    params = claim_job(factory, job_id)
+    if params is None:
+        return
     try:
         inputs = load_job_inputs(settings, factory, params)
         region, start, weeks, last, priority = inputs.region, inputs.start, inputs.weeks, inputs.last, inputs.priority

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from planner.api.jobs import now, record_failure
+from planner.api.jobs import claim_job, now, record_failure
 from planner.db.models import CustomerRow, JobRow, RepRow
 from planner.domain import Lock, Plan, Region
 from planner.settings import Settings
@@ -137,13 +137,9 @@ def run_replan_job(settings: Settings, factory, job_id: str) -> None:
     from planner.geo.providers import make_travel
     from planner.pipeline.replan import replan
 
-    with factory() as s:
-        job = s.get(JobRow, job_id)
-        if job is None or job.status != "queued":
-            return
-        job.status, job.started_at, job.stage, job.progress = "running", now(), "loading", 0.0
-        s.commit()
-        params = dict(job.params or {})
+    params = claim_job(factory, job_id)
+    if params is None:
+        return
     try:
         inputs = load_replan_inputs(settings, factory, params)
         extra = {"change_cost": float(params["change_cost"])} if params.get("change_cost") is not None else {}

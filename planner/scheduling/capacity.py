@@ -92,26 +92,13 @@ class GradeHours:
         return self.visit_hours + self.travel_hours
 
 
-@dataclass(frozen=True)
-class RepWeekLoad:
-    """One rep's week (``week`` counts from 0): hours available against hours required.
+class _HoursLoad:
+    """Required, missing and load figures from ``available_hours``, ``visit_hours`` and
+    ``travel_hours`` (shared by a rep's week and the region's week)."""
 
-    ``days``: working days the rep is there (workdays minus absences); ``absent_days``: workdays
-    lost to absences; ``max_visits``: the week's visit cap (``max_visits_per_day`` × ``days``),
-    None without a cap.
-    """
-
-    rep_id: str
-    week: int
-    week_start: dt.date
-    days: int
-    absent_days: int
     available_hours: float
-    visits: int
     visit_hours: float
     travel_hours: float
-    max_visits: int | None
-    by_grade: tuple[GradeHours, ...]
 
     @property
     def required_hours(self) -> float:
@@ -132,7 +119,29 @@ class RepWeekLoad:
 
 
 @dataclass(frozen=True)
-class WeekTotal:
+class RepWeekLoad(_HoursLoad):
+    """One rep's week (``week`` counts from 0): hours available against hours required.
+
+    ``days``: working days the rep is there (workdays minus absences); ``absent_days``: workdays
+    lost to absences; ``max_visits``: the week's visit cap (``max_visits_per_day`` × ``days``),
+    None without a cap.
+    """
+
+    rep_id: str
+    week: int
+    week_start: dt.date
+    days: int
+    absent_days: int
+    available_hours: float
+    visits: int
+    visit_hours: float
+    travel_hours: float
+    max_visits: int | None
+    by_grade: tuple[GradeHours, ...]
+
+
+@dataclass(frozen=True)
+class WeekTotal(_HoursLoad):
     """The whole region in one week (all planned reps together)."""
 
     week: int
@@ -141,23 +150,6 @@ class WeekTotal:
     visits: int
     visit_hours: float
     travel_hours: float
-
-    @property
-    def required_hours(self) -> float:
-        """Visit plus driving hours of every rep."""
-        return self.visit_hours + self.travel_hours
-
-    @property
-    def over_hours(self) -> float:
-        """Hours the region as a whole lacks this week (0 when it fits)."""
-        return max(0.0, self.required_hours - self.available_hours)
-
-    @property
-    def load(self) -> float | None:
-        """Required / available hours (None when nothing is available but something required)."""
-        if self.available_hours > EPS:
-            return self.required_hours / self.available_hours
-        return 0.0 if self.required_hours <= EPS else None
 
 
 @dataclass(frozen=True)
