@@ -9,6 +9,12 @@
    as in the periodic VRP) patterns are chosen for the whole fleet.
 3. *Routing*: every rep-day (or, shared, every day with all its vehicles) is routed by a routing
    engine; visits that cannot fit are dropped; times are then recomputed exactly by the timeline.
+   A shared fleet over several days is routed as one problem when the fast engine can state it
+   (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
+   its allowed days may make, so its day is chosen with the routes; customers seen more often
+   first choose their days the same way (k-th visit on the k-th day of any pattern), then take
+   the pattern nearest to what the routing gave them. Pattern moves and destroy-and-repair then
+   alternate with joint routings started from the current plan.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
@@ -45,6 +51,10 @@ THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the be
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
+JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the first routing of all days as one
+JOINT_ROUND = 0.15  # problem, then for each joint routing started from the current plan, after
+JOINT_LNS = 0.08  # that share of destroy-and-repair
+JOINT_RELAX = True  # the first joint routing also lets customers seen several times choose their days
 MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
 
 
@@ -183,8 +193,34 @@ class Engine:
             fleet = [c for c in range(inst.n) if eligible[c]]
             pattern.update(choose_patterns(inst, 0, fleet, {c: options[(c, eligible[c][0])] for c in fleet},
                                            fleet_size=len(inst.reps)))
+            # customers seen several times get their days among themselves: the once-seen ones are
+            # free to follow them when all days are routed jointly (below)
+            multi = [c for c in fleet if not _free_day(options[(c, eligible[c][0])])]
+            if len(multi) < len(fleet):
+                pattern.update(choose_patterns(inst, 0, multi, {c: options[(c, eligible[c][0])] for c in multi},
+                                               fleet_size=len(inst.reps)))
             days = sorted({d for rd in inst.reps for d in rd.day_offsets})
             groups = [(self.vehicles_on(d), d) for d in days]
+        joint = None if inst.ownership or not self.do_improve else self._route_days_jointly(
+            eligible, options, pattern, budget=JOINT_SHARE * self.time_limit, relax=JOINT_RELAX)
+        if joint is not None:  # a shared fleet over several days, routed as one problem
+            routes, pattern, loose = joint
+            fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
+                                             routes=routes) if loose else None
+            if fixed is not None:  # the visits of the loose customers' patterns added, all days re-routed
+                routes = fixed[0]
+            else:  # (nothing loose, or no solution: place the loose customers by exact insertion)
+                routes = {k: make_route(inst, k[0], [c for c in rt.seq if c not in loose], k[1])
+                          for k, rt in routes.items()}
+                pattern = {c: p for c, p in pattern.items() if c not in loose}
+            state = _State(self, options, eligible, rep_of, pattern, routes)
+            state.polished_once = True
+            if fixed is None:
+                state.place_new(loose)
+            state.stats["joint_rounds"] = 1 + (fixed is not None)
+            state.stats["joint_loose"] = len(loose)
+            self.progress("improvement", 0.45)
+            return self._search_joint(state, eligible, options, unplanned)
         members: dict[int, dict[int, list[int]]] = {}
         for c, p in sorted(pattern.items()):
             for d in p.days:
@@ -211,11 +247,131 @@ class Engine:
         state.repair(dropped)
         return self._search(state, unplanned)
 
-    def _search(self, state: "_State", unplanned: list) -> EngineResult:
+    def _route_days_jointly(self, eligible, options, pattern: dict[int, Pattern], budget: float,
+                            routes: dict[Key, DayRoute] | None = None, relax: bool = False):
+        """Shared fleet over several days: route all days as one problem, the vehicles of every
+        day together, in which a customer seen once whose pattern may be any of several days is
+        one visit any of those days' vehicles may make (so the day is chosen with the routes);
+        a customer seen more often has a visit on each day of its ``pattern``. ``routes``: the
+        current routes, to start from.
+
+        ``relax``: a customer seen several times is not held to one pattern either: its k-th visit
+        may take the k-th day of any of its patterns. Where the days the routing gives it form
+        one of its patterns, that is its pattern; the others (``loose``) get the pattern sharing
+        most days with them, their visits on other days are taken out, and the missing ones are
+        left for the caller to add (a joint routing started from these routes).
+
+        Returns (routes, patterns, loose) or None if the fast engine cannot state the problem
+        (windows that differ by day, breaks...) or finds no complete solution."""
+        inst = self.inst
+        worked = {d for rd in inst.reps for d in rd.day_offsets}
+        days = sorted({d for c in pattern for p in options[(c, eligible[c][0])] for d in p.days} & worked)
+        if self.fast_router is None or len(days) < 2:  # (one day: the day-by-day routing is the same)
+            return None
+        slots = [(v, d) for d in days for v in self.vehicles_on(d)]
+        by_day: dict[int, tuple[int, ...]] = {d: tuple(i for i, (_v, dd) in enumerate(slots) if dd == d) for d in days}
+        visits: list[tuple[int, tuple[int, ...]]] = []  # (customer, days it may take)
+        free: dict[int, dict[int, Pattern]] = {}
+        relaxed: dict[int, dict[tuple[int, ...], Pattern]] = {}
+        for c in sorted(pattern):
+            opts = options[(c, eligible[c][0])]
+            if _free_day(opts):
+                free[c] = {p.days[0]: p for p in opts}
+                visits.append((c, tuple(sorted(free[c]))))
+            elif relax and len(opts) > 1 and len({len(p.days) for p in opts}) == 1 and not any(p.short for p in opts):
+                relaxed[c] = {p.days: p for p in opts}
+                visits.extend((c, tuple(sorted({p.days[k] for p in opts}))) for k in range(len(opts[0].days)))
+            else:
+                visits.extend((c, (d,)) for d in pattern[c].days)
+        windows = []
+        for c, ds in visits:  # one window per visit: the same on each day and vehicle it may take
+            w = {inst.start_windows_on(c, v, d) for d in ds for v in self.vehicles_on(d)}
+            if len(w) != 1:
+                return None
+            windows.append(w.pop())
+        problem = RoutingProblem(
+            distance=self.dist_m, duration=inst.dur_s, visit_loc=tuple(c for c, _ in visits),
+            service=tuple(int(inst.service_s[c]) for c, _ in visits), start_windows=tuple(windows),
+            vehicles=tuple(self._vehicle(v) for v, _d in slots),
+            demand=tuple(int(inst.demand[c]) for c, _ in visits) if inst.demand is not None else None,
+            allowed_vehicles=tuple(tuple(i for d in ds for i in by_day[d]) for _c, ds in visits))
+        if not self.fast_supports(problem):
+            return None
+        init = None
+        if routes is not None:
+            where: dict[tuple[int, int], int] = {}
+            for i, (c, ds) in enumerate(visits):
+                for d in ds:
+                    where[(c, d)] = i
+            seen: set[int] = set()  # (a relaxed start may hold a customer twice on a day)
+            init = [[i for c in (routes[(v, d)].seq if (v, d) in routes else [])
+                     if (i := where.get((c, d))) is not None and not (i in seen or seen.add(i))]
+                    for v, d in slots]
+        limit = max(1000, int(300 * budget)) if self.deterministic else None
+        sol = self.fast_router.solve(problem, SearchOptions(time_limit=budget, seed=self.seed, solution_limit=limit,
+                                                            initial_routes=init))
+        if not sol.feasible or sol.dropped:
+            return None
+        new_routes: dict[Key, DayRoute] = {(v, d): make_route(inst, v, [], d) for d in sorted(worked)
+                                           for v in self.vehicles_on(d)}  # days no pattern uses stay empty
+        new_pattern = dict(pattern)
+        seqs = {slot: [visits[j][0] for j in sol.routes[i]] for i, slot in enumerate(slots)}
+        got: dict[int, list[int]] = {}
+        for (v, d), seq in seqs.items():
+            for c in seq:
+                if c in free:
+                    new_pattern[c] = free[c][d]
+                elif c in relaxed:
+                    got.setdefault(c, []).append(d)
+        loose = []
+        for c, ds in sorted(got.items()):
+            p = relaxed[c].get(tuple(sorted(ds)))
+            if p is None:
+                loose.append(c)
+                p = max(relaxed[c].values(), key=lambda q: len(set(q.days) & set(ds)))  # first of the ties
+            new_pattern[c] = p
+        for (v, d), seq in seqs.items():
+            rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
+            if rt is None:  # the engine and the timeline disagree: keep the day-by-day plan
+                return None
+            new_routes[(v, d)] = rt
+        return new_routes, new_pattern, loose
+
+    def _search_joint(self, state: "_State", eligible, options, unplanned: list) -> EngineResult:
+        """Shared fleet over several days, after a first joint routing: rounds of pattern moves
+        and destroy-and-repair priced by insertion (they choose the patterns of customers seen
+        several times), each followed by a joint routing of all days started from the result."""
+        rounds = 0
+        while True:
+            rounds += 1
+            state.improve(deadline=NEVER if self.deterministic else
+                          min(self._deadline(0.95), time.monotonic() + 0.05 * self.time_limit))
+            state.lns(deadline=NEVER if self.deterministic else
+                      min(self._deadline(0.95), time.monotonic() + JOINT_LNS * self.time_limit),
+                      max_iters=max(50, int(5 * self.time_limit)) if self.deterministic else None)
+            state.restore_best()
+            left = self._deadline(0.97) - time.monotonic()
+            budget = (JOINT_ROUND * self.time_limit) if self.deterministic else min(left, JOINT_ROUND * self.time_limit)
+            if budget < 0.2:
+                break
+            before = state.total + state._penalties()
+            joint = self._route_days_jointly(eligible, options, state.pattern, budget, routes=state.routes)
+            if joint is not None:
+                new = _State(self, options, eligible, state.rep_of, joint[1], joint[0])  # (nothing loose)
+                if new.total + new._penalties() < before - 1e-6:
+                    new.stats = state.stats
+                    new.polished_once = True
+                    state = new
+                    state.stats["joint_rounds"] = state.stats.get("joint_rounds", 0) + 1
+            if self.deterministic and rounds >= 3 or time.monotonic() > self._deadline(0.9):
+                break
+        return self._search(state, unplanned, improve=False)
+
+    def _search(self, state: "_State", unplanned: list, improve: bool | None = None) -> EngineResult:
         """Improvement, polish and destroy-and-repair while time remains; then the last chance
         for unplanned visits."""
         inst = self.inst
-        if self.do_improve:
+        if self.do_improve if improve is None else improve:
             state.balance = self.balance_days
             self.progress("improvement", 0.55)
             state.improve(deadline=self._deadline(0.7 if inst.ownership else 0.55))
@@ -314,6 +470,11 @@ class Engine:
         state.place_new(todo)
         self.progress("repair", 0.45)
         return self._search(state, unplanned)
+
+
+def _free_day(opts: list[Pattern]) -> bool:
+    """True for a customer seen once whose day is free among several, all equally preferred."""
+    return len(opts) > 1 and all(len(p.days) == 1 and not p.short and p.penalty == opts[0].penalty for p in opts)
 
 
 class _State:

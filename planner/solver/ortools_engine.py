@@ -108,7 +108,8 @@ class OrToolsEngine:
         if problem.allowed_vehicles is not None:
             for i, allowed in enumerate(problem.allowed_vehicles):
                 if allowed is not None:
-                    model.SetAllowedVehiclesForIndex(list(allowed), manager.NodeToIndex(i))
+                    # (SetAllowedVehiclesForIndex does not take a Python list in OR-Tools 9.15)
+                    model.VehicleVar(manager.NodeToIndex(i)).SetValues([-1, *map(int, allowed)])
         if problem.penalty is not None:
             for i, pen in enumerate(problem.penalty):
                 if pen is not None:

@@ -69,3 +69,38 @@ def test_same_answer_as_ortools_on_a_random_cvrp():
     ref = OrToolsEngine().solve(p, SearchOptions(time_limit=2.0, guided=True))
     assert ours.dropped == () and all(len(r) <= 5 for r in ours.routes)
     assert ours.objective <= ref.objective * 1.02
+
+
+def _restricted(allowed):
+    veh = VehicleSpec(0, 0, 0, 86_400)
+    return RoutingProblem(distance=DIST, duration=DUR, visit_loc=(1, 2, 3, 4), service=(0,) * 4,
+                          start_windows=(DAY,) * 4, vehicles=(veh, veh), allowed_vehicles=allowed)
+
+
+def test_allowed_vehicles_are_kept_through_routing_profiles():
+    # free, one route out to 4 km and back (8 km) is best; with the 1 and 2 km visits allowed only
+    # on vehicle 0 and the 3 and 4 km ones only on vehicle 1: 4 km + 8 km = 12 km
+    p = _restricted(((0,), (0,), (1,), (1,)))
+    assert pyvrp_engine.supports(p)
+    sol = pyvrp_engine.PyVrpEngine().solve(p, SearchOptions(time_limit=0.3))
+    assert sorted(sol.routes[0]) == [0, 1] and sorted(sol.routes[1]) == [2, 3]
+    assert sol.objective == 12_000
+    ref = OrToolsEngine().solve(p, SearchOptions(time_limit=1.0))
+    assert ref.objective == 12_000
+
+
+def test_a_visit_allowed_on_several_vehicles_joins_the_cheaper_route():
+    # the 2 km visit may go with either; on vehicle 1's route (out to 4 km anyway) it costs nothing
+    p = _restricted(((0,), (0, 1), (1,), (1,)))
+    sol = pyvrp_engine.PyVrpEngine().solve(p, SearchOptions(time_limit=0.3))
+    assert sorted(sol.routes[0]) == [0] and sorted(sol.routes[1]) == [1, 2, 3]
+    assert sol.objective == 2_000 + 8_000
+
+
+def test_too_many_kinds_of_vehicle_are_not_supported():
+    veh = VehicleSpec(0, 0, 0, 86_400)
+    n = pyvrp_engine.MAX_PROFILES + 1
+    p = RoutingProblem(distance=np.zeros((n + 1, n + 1), dtype=np.int64), duration=np.zeros((n + 1, n + 1), dtype=np.int64),
+                       visit_loc=tuple(range(1, n + 1)), service=(0,) * n, start_windows=(DAY,) * n,
+                       vehicles=(veh,) * n, allowed_vehicles=tuple((v,) for v in range(n)))
+    assert not pyvrp_engine.supports(p)
