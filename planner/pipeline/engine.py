@@ -328,7 +328,7 @@ class Engine:
             p = relaxed[c].get(tuple(sorted(ds)))
             if p is None:
                 loose.append(c)
-                p = max(relaxed[c].values(), key=lambda q: len(set(q.days) & set(ds)))  # first of the ties
+                p = self._nearest_pattern(c, ds, relaxed[c], seqs)
             new_pattern[c] = p
         for (v, d), seq in seqs.items():
             rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
@@ -336,6 +336,37 @@ class Engine:
                 return None
             new_routes[(v, d)] = rt
         return new_routes, new_pattern, loose
+
+    def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
+                         seqs: dict[Key, list[int]]) -> Pattern:
+        """The pattern of ``c`` that costs least to reach from where a relaxed joint routing put its
+        visits (on ``days``, in the routes ``seqs``): the estimated insertion on each day it lacks
+        less the removal gain on each day it drops; ties by the pattern order."""
+        inst = self.inst
+        routes: dict[Key, DayRoute] = {}
+
+        def route(k: Key) -> DayRoute | None:
+            if k not in routes:
+                rt = make_route(inst, k[0], seqs.get(k, []), k[1])
+                if rt is None:
+                    return None
+                routes[k] = rt
+            return routes[k]
+
+        where = {d: k for k, seq in seqs.items() for d in [k[1]] if c in seq}
+
+        def cost(p: Pattern) -> float:
+            total = 0.0
+            for d in set(p.days) - set(days):
+                ests = [insertion_estimate(inst, v, rt, c) for v in self.vehicles_on(d)
+                        if (rt := route((v, d))) is not None]
+                total += min(ests, default=float("inf"))
+            for d in set(days) - set(p.days):
+                rt = route(where[d])
+                total -= removal(inst, where[d][0], rt, c, d)[0] if rt is not None else 0.0
+            return total
+
+        return min(patterns.values(), key=cost)
 
     def _search_joint(self, state: "_State", eligible, options, unplanned: list) -> EngineResult:
         """Shared fleet over several days, after a first joint routing: rounds of pattern moves
