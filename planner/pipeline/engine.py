@@ -208,7 +208,7 @@ class Engine:
             fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
                                              routes=routes) if loose else None
             if fixed is not None:  # the visits of the loose customers' patterns added, all days re-routed
-                routes = fixed[0]
+                routes, pattern = fixed[0], fixed[1]  # (once-seen customers may have changed day too)
             else:  # (nothing loose, or no solution: place the loose customers by exact insertion)
                 routes = {k: make_route(inst, k[0], [c for c in rt.seq if c not in loose], k[1])
                           for k, rt in routes.items()}

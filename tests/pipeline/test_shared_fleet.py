@@ -77,6 +77,11 @@ def test_joint_routing_is_deterministic_for_a_seed():
     a, b = (plan_region(region, MONDAY, 1, time_limit=1, seed=3, travel=PlanarTravel(), deterministic=True)
             for _ in range(2))
     assert a.evaluation.ok and a.stats.get("joint_rounds", 0) >= 1
+    seen = {}
+    for r in a.plan.routes:  # each customer's recorded pattern is the days it is visited
+        for s in r.stops:
+            seen.setdefault(s.customer_id, []).append((r.date - MONDAY).days)
+    assert {c: tuple(sorted(ds)) for c, ds in seen.items()} == dict(a.plan.patterns)
     key = [(r.rep_id, r.date, tuple(s.customer_id for s in r.stops)) for r in a.plan.routes]
     assert key == [(r.rep_id, r.date, tuple(s.customer_id for s in r.stops)) for r in b.plan.routes]
 
