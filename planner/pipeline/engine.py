@@ -257,9 +257,10 @@ class Engine:
 
         ``relax``: a customer seen several times is not held to one pattern either: its k-th visit
         may take the k-th day of any of its patterns. Where the days the routing gives it form
-        one of its patterns, that is its pattern; the others (``loose``) get the pattern sharing
-        most days with them, their visits on other days are taken out, and the missing ones are
-        left for the caller to add (a joint routing started from these routes).
+        one of its patterns, that is its pattern; the others (``loose``) get the pattern cheapest
+        to reach from there (:meth:`_nearest_pattern`), their visits on other days are taken out,
+        and the missing ones are left for the caller to add (a joint routing started from these
+        routes).
 
         Returns (routes, patterns, loose) or None if the fast engine cannot state the problem
         (windows that differ by day, breaks...) or finds no complete solution."""
@@ -324,11 +325,12 @@ class Engine:
                 elif c in relaxed:
                     got.setdefault(c, []).append(d)
         loose = []
+        as_routed: dict[Key, DayRoute | None] = {}  # the routes as the engine gave them, made on demand
         for c, ds in sorted(got.items()):
             p = relaxed[c].get(tuple(sorted(ds)))
             if p is None:
                 loose.append(c)
-                p = self._nearest_pattern(c, ds, relaxed[c], seqs)
+                p = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed)
             new_pattern[c] = p
         for (v, d), seq in seqs.items():
             rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
@@ -338,22 +340,19 @@ class Engine:
         return new_routes, new_pattern, loose
 
     def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
-                         seqs: dict[Key, list[int]]) -> Pattern:
+                         seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> Pattern:
         """The pattern of ``c`` that costs least to reach from where a relaxed joint routing put its
-        visits (on ``days``, in the routes ``seqs``): the estimated insertion on each day it lacks
-        less the removal gain on each day it drops; ties by the pattern order."""
+        visits (on ``days``, in the routes ``seqs``; ``routes`` caches them as made): the estimated
+        insertion on each day it lacks less the removal gain on each day it drops; ties by the
+        pattern order."""
         inst = self.inst
-        routes: dict[Key, DayRoute] = {}
 
         def route(k: Key) -> DayRoute | None:
             if k not in routes:
-                rt = make_route(inst, k[0], seqs.get(k, []), k[1])
-                if rt is None:
-                    return None
-                routes[k] = rt
+                routes[k] = make_route(inst, k[0], seqs.get(k, []), k[1])
             return routes[k]
 
-        where = {d: k for k, seq in seqs.items() for d in [k[1]] if c in seq}
+        where = {k[1]: k for k, seq in seqs.items() if c in seq}
 
         def cost(p: Pattern) -> float:
             total = 0.0
