@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on the install
     pyvrp = None
 
 MAX_PRIZE = 10 ** 9
-MAX_PROFILES = 16  # allowed vehicles are stated as routing profiles: at most this many kinds of vehicle
+MAX_PROFILES = 32  # allowed vehicles are stated as routing profiles: at most this many kinds of vehicle
 MAX_PROFILE_CELLS = 40_000_000  # and at most this many matrix cells over all profiles
 
 
