@@ -10,11 +10,10 @@ import pytest
 from planner.bench.planar import PlanarTravel, to_location
 from planner.domain import Customer, Frequency, GradeRule, LunchBreak, Region, Rep, VisitPolicy, parse_windows
 from planner.pipeline import plan_region
-from planner.pipeline.engine import Engine
 from planner.pipeline.routes import make_route
-from planner.scheduling.instance import build_instance, instance_locations
 from planner.solver import pyvrp_engine
-from planner.solver.ortools_engine import OrToolsEngine
+
+from .helpers import planar_engine
 
 pytestmark = pytest.mark.skipif(not pyvrp_engine.available(), reason="PyVRP (extra 'fast') not installed")
 
@@ -37,16 +36,8 @@ def _region() -> Region:
     return Region(customers, (rep,), POLICY)
 
 
-def _engine(region: Region) -> Engine:
-    customers = sorted(region.customers, key=lambda c: c.id)
-    mats = PlanarTravel().get_matrix(instance_locations(customers, region.reps))
-    inst = build_instance(region, MONDAY, 1, mats.distance_km, mats.duration_s, customers, list(region.reps))
-    return Engine(inst, OrToolsEngine(), time_limit=2, seed=1, fast_router=pyvrp_engine.PyVrpEngine(),
-                  fast_supports=pyvrp_engine.supports)
-
-
 def test_once_seen_customers_change_day_when_the_reps_days_are_routed_as_one():
-    eng = _engine(_region())
+    eng = planar_engine(_region(), MONDAY)
     inst = eng.inst
     eligible, options, _ = eng.eligibility()
     by_days = {c: {p.days: p for p in options[(c, 0)]} for c in range(5)}
