@@ -13,10 +13,11 @@
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
    first choose their days the same way (k-th visit on the k-th day of any pattern), then take
-   the pattern nearest to what the routing gave them. Pattern moves and destroy-and-repair then alternate with joint
-   routings started from the current plan. With account ownership each rep's days are routed
-   as one problem after the day-by-day routing (:meth:`Engine._route_reps_jointly`), under a
-   stricter approximation of lunch and split opening hours, and timed exactly after.
+   the pattern nearest to what the routing gave them. Pattern moves and destroy-and-repair then
+   alternate with joint routings started from the current plan. With account ownership each
+   rep's days are routed as one problem after the day-by-day routing
+   (:meth:`Engine._route_reps_jointly`), under a stricter approximation of lunch and split
+   opening hours, and timed exactly after.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
@@ -270,9 +271,10 @@ class Engine:
 
         ``relax``: a customer seen several times is not held to one pattern either: its k-th
         visit may take the k-th day of any of its patterns. Where the days the routing gives it
-        form one of its patterns, that is its pattern; the others (``loose``) get the pattern cheapest to reach from there (:meth:`_nearest_pattern`), their
-        visits on other days are taken out, and the missing ones are left for the caller to add
-        (a joint routing started from these routes).
+        form one of its patterns, that is its pattern; the others (``loose``) get the pattern
+        cheapest to reach from there (:meth:`_nearest_pattern`), their visits on other days are
+        taken out, and the missing ones are left for the caller to add (a joint routing started
+        from these routes).
 
         ``rep`` (account ownership): route the days of that rep alone, for the customers in
         ``pattern`` (its own). The fast engine then sees an approximation: each visit's longest
@@ -377,19 +379,23 @@ class Engine:
                             routes: dict[Key, DayRoute], dropped: list[tuple[int, int]], budget: float):
         """Account ownership: route all the days of each rep as one problem (see
         :meth:`_route_days_jointly` with ``rep``), so that the days of its customers seen once are
-        chosen with the routes (the others keep their patterns). A rep's new days
-        replace its day-by-day routes when they cost less (visits the real days could not take
-        count as dropped, for repair). ``budget`` is shared by the reps by their number of visits.
+        chosen with the routes (the others keep their patterns). A rep's new days replace its
+        day-by-day routes when they cost less (visits the real days could not take count as
+        dropped, for repair). ``budget`` is shared by the reps by their number of visits.
         Returns (routes, pattern, dropped)."""
         inst = self.inst
-        load = {r: sum(len(pattern[c].days) for c in pattern if rep_of.get(c) == r) for r in range(len(inst.reps))}
+        by_rep: dict[int, dict[int, Pattern]] = {}
+        for c, p in sorted(pattern.items()):
+            if c in rep_of:
+                by_rep.setdefault(rep_of[c], {})[c] = p
+        load = {r: sum(len(p.days) for p in mine.values()) for r, mine in by_rep.items()}
         total = max(1, sum(load.values()))
         end = time.monotonic() + budget
         pattern = dict(pattern)
         for r in sorted(load, key=lambda r: (-load[r], r)):
-            mine = {c: p for c, p in sorted(pattern.items()) if rep_of.get(c) == r}
+            mine = by_rep[r]
             left = end - time.monotonic()
-            if not mine or (left <= 0 and not self.deterministic):
+            if left <= 0 and not self.deterministic:
                 continue
             share = budget * load[r] / total if self.deterministic else min(left, budget * load[r] / total)
             rd = inst.reps[r]
