@@ -34,12 +34,17 @@ def supports(problem: RoutingProblem) -> bool:
     """True if PyVRP can solve ``problem`` exactly as stated. Allowed vehicles are expressed as
     routing profiles (a visit is out of reach in the profile of a vehicle that may not serve
     it), so vehicles must fall into at most :data:`MAX_PROFILES` kinds by the visits they may serve."""
+    return _supports(problem, _signatures(problem))
+
+
+def _supports(problem: RoutingProblem, sigs: list[frozenset[int]]) -> bool:
+    """:func:`supports`, given the vehicles' :func:`_signatures`."""
     if pyvrp is None or any(len(w) != 1 for w in problem.start_windows) or \
             any(v.brk is not None for v in problem.vehicles):
         return False
     if problem.allowed_vehicles is None:
         return True
-    n_prof = len(set(_signatures(problem)))
+    n_prof = len(set(sigs))
     locs = problem.n_visits + 2 * len(problem.vehicles)
     return n_prof <= MAX_PROFILES and n_prof * locs * locs <= MAX_PROFILE_CELLS
 
@@ -62,7 +67,8 @@ class PyVrpEngine:
 
     def solve(self, problem: RoutingProblem, options: SearchOptions) -> RoutingSolution:
         """Solve ``problem``; optional visits may be left out (dropped)."""
-        if not supports(problem):
+        sigs = _signatures(problem)
+        if not _supports(problem, sigs):
             raise ValueError("problem has constraints PyVRP cannot express; use the OR-Tools engine")
         n = problem.n_visits
         if n == 0:
@@ -75,7 +81,6 @@ class PyVrpEngine:
         locs = depot_locs + list(problem.visit_loc)
         dist = np.asarray(problem.distance, dtype=np.int64)[np.ix_(locs, locs)]
         dur = np.asarray(problem.duration, dtype=np.int64)[np.ix_(locs, locs)]
-        sigs = _signatures(problem)
         kinds = list(dict.fromkeys(sigs))  # one routing profile per kind of vehicle
         profile_of = [kinds.index(sg) for sg in sigs]
         dists, durs = [dist], [dur]
