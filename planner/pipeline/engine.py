@@ -30,7 +30,7 @@ All choices are ordered and seeded. ``deterministic`` replaces every clock limit
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -58,9 +58,7 @@ JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the f
 JOINT_ROUND = 0.15  # problem, then for each joint routing started from the current plan, after
 JOINT_LNS = 0.08  # that share of destroy-and-repair
 JOINT_RELAX = True  # the first joint routing also lets customers seen several times choose their days
-JOINT_OWN = 0.3  # account ownership: share of the time for routing each rep's days as one problem,
-JOINT_OWN_MIN_S = 0.03  # when the time limit gives at least this many seconds per visit (else it is
-# better spent on destroy-and-repair: 2,000 customers in 60 s planned 2.4% dearer with it)
+IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
 MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
 
 
@@ -100,7 +98,6 @@ class Engine:
         self.rng = np.random.default_rng(seed)
         self.dist_m = np.rint(inst.dist_km * 1000).astype(np.int64)
         self.t0 = time.monotonic()
-        self.joint_stats: dict[str, int] = {}
 
     # ------------------------------------------------------------------ helpers
     def _elapsed(self) -> float:
@@ -211,7 +208,7 @@ class Engine:
         joint = None if inst.ownership or not self.do_improve else self._route_days_jointly(
             eligible, options, pattern, budget=JOINT_SHARE * self.time_limit, relax=JOINT_RELAX)
         if joint is not None:  # a shared fleet over several days, routed as one problem
-            routes, pattern, loose, _ = joint
+            routes, pattern, loose = joint
             fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
                                              routes=routes) if loose else None
             if fixed is not None:  # the visits of the loose customers' patterns added, all days re-routed
@@ -247,22 +244,15 @@ class Engine:
             dropped.extend((c, d) for c in drop)
             if i % 10 == 0:
                 self.progress("routing", 0.10 + 0.35 * i / max(1, len(groups)))
-        n_visits = sum(len(p.days) for p in pattern.values())
-        if inst.ownership and self.do_improve and self.fast_router is not None and (
-                self.deterministic or self.time_limit >= JOINT_OWN_MIN_S * n_visits):
-            routes, pattern, dropped = self._route_reps_jointly(eligible, options, rep_of, pattern, routes, dropped,
-                                                                budget=JOINT_OWN * self.time_limit)
         state = _State(self, options, eligible, rep_of, pattern, routes)
         if not inst.ownership:  # days were routed with guided search already: polish only what changes
             state.polished_once = True
         self.progress("repair", 0.45)
-        state.stats.update(self.joint_stats)
         state.repair(dropped)
         return self._search(state, unplanned)
 
     def _route_days_jointly(self, eligible, options, pattern: dict[int, Pattern], budget: float,
-                            routes: dict[Key, DayRoute] | None = None, relax: bool = False,
-                            rep: int | None = None, max_duration: int | None = None):
+                            routes: dict[Key, DayRoute] | None = None, relax: bool = False):
         """Shared fleet over several days: route all days as one problem, the vehicles of every
         day together, in which a customer seen once whose pattern may be any of several days is
         one visit any of those days' vehicles may make (so the day is chosen with the routes);
@@ -276,29 +266,20 @@ class Engine:
         taken out, and the missing ones are left for the caller to add (a joint routing started
         from these routes).
 
-        ``rep`` (account ownership): route the days of that rep alone, for the customers in
-        ``pattern`` (its own). The fast engine then sees an approximation: each visit's longest
-        window, no lunch break but a working day shorter by its length, and each day at most
-        ``max_duration`` long (the balanced day); the routes are then timed exactly, and a visit
-        the real day cannot take is listed in ``dropped`` (to be repaired).
-
-        Returns (routes, patterns, loose, dropped) or None if the fast engine cannot state the
-        problem (windows that differ by day, breaks...) or finds no complete solution."""
+        Returns (routes, patterns, loose) or None if the fast engine cannot state the problem
+        (windows that differ by day, breaks...) or finds no complete solution."""
         inst = self.inst
-        own = rep is not None
-        on: Callable[[int], list[int]] = (lambda d: [rep]) if own else self.vehicles_on
-        worked = set(inst.reps[rep].day_offsets) if own else {d for rd in inst.reps for d in rd.day_offsets}
-        key_rep: Callable[[int], int] = (lambda c: rep) if own else (lambda c: eligible[c][0])
-        days = sorted({d for c in pattern for p in options[(c, key_rep(c))] for d in p.days} & worked)
+        worked = {d for rd in inst.reps for d in rd.day_offsets}
+        days = sorted({d for c in pattern for p in options[(c, eligible[c][0])] for d in p.days} & worked)
         if self.fast_router is None or len(days) < 2:  # (one day: the day-by-day routing is the same)
             return None
-        slots = [(v, d) for d in days for v in on(d)]
+        slots = [(v, d) for d in days for v in self.vehicles_on(d)]
         by_day: dict[int, tuple[int, ...]] = {d: tuple(i for i, (_v, dd) in enumerate(slots) if dd == d) for d in days}
         visits: list[tuple[int, tuple[int, ...]]] = []  # (customer, days it may take)
         free: dict[int, dict[int, Pattern]] = {}
         relaxed: dict[int, dict[tuple[int, ...], Pattern]] = {}
         for c in sorted(pattern):
-            opts = options[(c, key_rep(c))]
+            opts = options[(c, eligible[c][0])]
             if _free_day(opts):
                 free[c] = {p.days[0]: p for p in opts}
                 visits.append((c, tuple(sorted(free[c]))))
@@ -309,20 +290,14 @@ class Engine:
                 visits.extend((c, (d,)) for d in pattern[c].days)
         windows = []
         for c, ds in visits:  # one window per visit: the same on each day and vehicle it may take
-            w = {inst.start_windows_on(c, v, d) for d in ds for v in on(d)}
-            if own:  # the longest window: a visit that starts inside it starts inside a real one
-                w = {(max(x, key=lambda ab: (ab[1] - ab[0], ab)),) for x in w if x}
+            w = {inst.start_windows_on(c, v, d) for d in ds for v in self.vehicles_on(d)}
             if len(w) != 1:
                 return None
             windows.append(w.pop())
-        vehicles = [self._vehicle(v) for v, _d in slots]
-        if own:
-            vehicles = [replace(s, brk=None, latest_end=s.latest_end - (s.brk.duration if s.brk else 0),
-                                max_duration=max_duration) for s in vehicles]
         problem = RoutingProblem(
             distance=self.dist_m, duration=inst.dur_s, visit_loc=tuple(c for c, _ in visits),
             service=tuple(int(inst.service_s[c]) for c, _ in visits), start_windows=tuple(windows),
-            vehicles=tuple(vehicles),
+            vehicles=tuple(self._vehicle(v) for v, _d in slots),
             demand=tuple(int(inst.demand[c]) for c, _ in visits) if inst.demand is not None else None,
             allowed_vehicles=tuple(tuple(i for d in ds for i in by_day[d]) for _c, ds in visits))
         if not self.fast_supports(problem):
@@ -343,7 +318,7 @@ class Engine:
         if not sol.feasible or sol.dropped:
             return None
         new_routes: dict[Key, DayRoute] = {(v, d): make_route(inst, v, [], d) for d in sorted(worked)
-                                           for v in on(d)}  # days no pattern uses stay empty
+                                           for v in self.vehicles_on(d)}  # days no pattern uses stay empty
         new_pattern = dict(pattern)
         seqs = {slot: [visits[j][0] for j in sol.routes[i]] for i, slot in enumerate(slots)}
         got: dict[int, list[int]] = {}
@@ -359,72 +334,21 @@ class Engine:
             p = relaxed[c].get(tuple(sorted(ds)))
             if p is None:
                 loose.append(c)
-                p = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed, on)
+                p = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed)
             new_pattern[c] = p
-        dropped: list[tuple[int, int]] = []
         for (v, d), seq in seqs.items():
-            seq = [c for c in seq if c not in relaxed or d in new_pattern[c].days]
-            rt = make_route(inst, v, seq, d)
-            if rt is None and not own:  # the engine and the timeline disagree: keep the day-by-day plan
+            rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
+            if rt is None:  # the engine and the timeline disagree: keep the day-by-day plan
                 return None
-            while rt is None and seq:  # (approximated) the real day cannot: drop the longest visit
-                worst = max(seq, key=lambda c: (inst.service_s[c], c))
-                seq.remove(worst)
-                dropped.append((worst, d))
-                rt = make_route(inst, v, seq, d)
             new_routes[(v, d)] = rt
-        return new_routes, new_pattern, loose, dropped
-
-    def _route_reps_jointly(self, eligible, options, rep_of: dict[int, int], pattern: dict[int, Pattern],
-                            routes: dict[Key, DayRoute], dropped: list[tuple[int, int]], budget: float):
-        """Account ownership: route all the days of each rep as one problem (see
-        :meth:`_route_days_jointly` with ``rep``), so that the days of its customers seen once are
-        chosen with the routes (the others keep their patterns). A rep's new days replace its
-        day-by-day routes when they cost less (visits the real days could not take count as
-        dropped, for repair). ``budget`` is shared by the reps by their number of visits.
-        Returns (routes, pattern, dropped)."""
-        inst = self.inst
-        by_rep: dict[int, dict[int, Pattern]] = {}
-        for c, p in sorted(pattern.items()):
-            if c in rep_of:
-                by_rep.setdefault(rep_of[c], {})[c] = p
-        load = {r: sum(len(p.days) for p in mine.values()) for r, mine in by_rep.items()}
-        total = max(1, sum(load.values()))
-        end = time.monotonic() + budget
-        pattern = dict(pattern)
-        for r in sorted(load, key=lambda r: (-load[r], r)):
-            mine = by_rep[r]
-            left = end - time.monotonic()
-            if left <= 0 and not self.deterministic:
-                continue
-            share = budget * load[r] / total if self.deterministic else min(left, budget * load[r] / total)
-            rd = inst.reps[r]
-            keys = [(r, d) for d in rd.day_offsets if (r, d) in routes]
-            mean = sum(_State._span(routes[k]) for k in keys) / max(1, len(rd.day_offsets))
-            cap = int(max(BALANCE * mean, 0.5 * rd.capacity_s))  # the balanced day (as while improving)
-            # (customers seen several times keep their patterns here: relaxed, most of them come out
-            # far from any pattern of theirs, and completing those lost more than the routing won)
-            joint = self._route_days_jointly(eligible, options, mine, share, routes=routes, rep=r, max_duration=cap)
-            if joint is None:
-                continue
-            new, pat, _, drop = joint
-            mine_dropped = [(c, d) for c, d in dropped if rep_of.get(c) == r]
-            old_cost = sum(routes[k].cost for k in keys) + MISSING_PENALTY * len(mine_dropped)
-            new_cost = sum(rt.cost for rt in new.values()) + MISSING_PENALTY * len(drop)
-            if new_cost < old_cost - 1e-6:
-                routes = {**routes, **new}
-                pattern.update(pat)
-                dropped = [x for x in dropped if rep_of.get(x[0]) != r] + drop
-                self.joint_stats["joint_reps"] = self.joint_stats.get("joint_reps", 0) + 1
-        return routes, pattern, dropped
+        return new_routes, new_pattern, loose
 
     def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
-                         seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None],
-                         on: Callable[[int], list[int]]) -> Pattern:
+                         seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> Pattern:
         """The pattern of ``c`` that costs least to reach from where a relaxed joint routing put its
         visits (on ``days``, in the routes ``seqs``; ``routes`` caches them as made): the estimated
         insertion on each day it lacks less the removal gain on each day it drops; ties by the
-        pattern order. ``on(d)``: the vehicles of day ``d``."""
+        pattern order."""
         inst = self.inst
 
         def route(k: Key) -> DayRoute | None:
@@ -437,7 +361,7 @@ class Engine:
         def cost(p: Pattern) -> float:
             total = 0.0
             for d in set(p.days) - set(days):
-                ests = [insertion_estimate(inst, v, rt, c) for v in on(d)
+                ests = [insertion_estimate(inst, v, rt, c) for v in self.vehicles_on(d)
                         if (rt := route((v, d))) is not None]
                 total += min(ests, default=float("inf"))
             for d in set(days) - set(p.days):
@@ -617,8 +541,16 @@ class _State:
         self.best: tuple[float, tuple, float] | None = None  # (objective, state, its route part)
         # Balanced days (the rules: workloads balanced between reps and days): while improving,
         # no day of a rep may grow past 1.2 x its average day (or half a working day), nor fall
-        # under its average day / 1.2 (days already outside may not move further out).
+        # under its average day / 1.2 (days already outside may not move further out); the average
+        # is the current one (:meth:`rebalance`).
         self.balance = False
+        self.rebalance()
+
+    def rebalance(self) -> None:
+        """Balanced-day limits (and each rep's share of the work) from the current routes. Called
+        as the search goes (each improvement pass, each destroy-and-repair round): limits kept from
+        the first, dearer plan would hold every day above its old average / 1.2, and block most
+        moves that shorten days."""
         self.day_cap = np.zeros(len(self.inst.reps))
         self.day_floor = np.zeros(len(self.inst.reps))
         for r, rd in enumerate(self.inst.reps):
@@ -696,9 +628,11 @@ class _State:
         scored = sorted(((self._estimate(c, r, p) + p.penalty * 0.5, i) for i, (r, p) in enumerate(alts)))
         return [alts[i] for e, i in scored[:keep] if e < float("inf")] or [alts[scored[0][1]]]
 
-    def _try_place(self, c: int, r: int | None, p: Pattern) -> tuple[float, dict] | None:
+    def _try_place(self, c: int, r: int | None, p: Pattern, bound: float = NEVER) -> tuple[float, dict] | None:
         """Exact cost of inserting ``c`` on every day of ``p`` (rep ``r``, or any vehicle if None).
-        Returns (cost increase, new routes) or None if a day cannot take it."""
+        Returns (cost increase, new routes) or None if a day cannot take it, or if the days priced
+        so far already cost ``bound`` or more (an insertion never makes a day cheaper, so the
+        rest could only add: the caller has a better option)."""
         total = 0.0
         new = {}
         for d in p.days:
@@ -706,6 +640,8 @@ class _State:
             if ins is None:
                 return None
             total += ins[0]
+            if total >= bound:
+                return None
             new[ins[1]] = ins[2]
         return total, new
 
@@ -948,8 +884,9 @@ class _State:
         order = [int(c) for c in self.eng.rng.permutation(sorted(self.pattern))]
         partial = {u[0] for u in self.unplanned}
         any_move = False
-        for _pass in range(4):
+        for _pass in range(IMPROVE_PASSES):
             improved = False
+            self.rebalance()  # the balanced-day limits follow the average day as it shrinks
             for c in order:
                 if time.monotonic() > deadline:
                     return any_move
@@ -967,10 +904,11 @@ class _State:
                         continue
                     if r != cur_r and self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
                         continue
-                    placed = self._try_place(c, r, p)
+                    extra = (p.penalty - cur_p.penalty) * 0.5
+                    placed = self._try_place(c, r, p, bound=gain - extra + min(0.0, best[0] if best else 0.0))
                     if placed is None:
                         continue
-                    delta = placed[0] - gain + (p.penalty - cur_p.penalty) * 0.5
+                    delta = placed[0] - gain + extra
                     if delta < -1e-6 and (best is None or delta < best[0]):
                         best = (delta, r, p, placed[1])
                 if best is None and not self.own:  # shared fleet: same pattern, better vehicles
@@ -1053,6 +991,7 @@ class _State:
         _, near, pos = self._near
         rng = self.eng.rng
         self.note_best()
+        self.rebalance()
         t_start, t_end = schedule or (time.monotonic(), deadline)
         improved = it = 0
         busy = sorted(k for k, rt in self.routes.items() if rt.seq)
@@ -1092,18 +1031,22 @@ class _State:
         return improved
 
     def _options_for(self, c: int) -> list[tuple]:
-        """Feasible placements of removed customer ``c``: (score, rep, pattern, new routes), best first."""
+        """Feasible placements of removed customer ``c``: (score, rep, pattern, new routes), best
+        first. The best two are exact; a placement that cannot beat the second best so far is
+        left out once its first days show it (see :meth:`_try_place`'s ``bound``)."""
         inst = self.inst
         cur_r = self.rep_of.get(c) if self.own else None
         opts = []
+        second = NEVER  # only the best two matter (regret, then the choice): a costlier one is cut short
         for r, p in self._candidates(c, allow_rep_change=True):
             if self.own and r != cur_r and \
                     self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
                 continue
-            placed = self._try_place(c, r, p)
+            placed = self._try_place(c, r, p, bound=second - p.penalty * 0.5)
             if placed is not None:
                 opts.append((placed[0] + p.penalty * 0.5, r, p, placed[1]))
-        opts.sort(key=lambda o: o[0])
+                opts.sort(key=lambda o: o[0])
+                second = opts[1][0] if len(opts) > 1 else NEVER
         return opts
 
     def _reinsert(self, group: list[int]) -> bool:
