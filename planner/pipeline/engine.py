@@ -59,6 +59,7 @@ JOINT_ROUND = 0.15  # problem, then for each joint routing started from the curr
 JOINT_LNS = 0.08  # that share of destroy-and-repair
 JOINT_RELAX = True  # the first joint routing also lets customers seen several times choose their days
 IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
+POLISH_FIRST = 0.1  # at most this share of the time for the first re-routing of every day (then destroy-and-repair)
 MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
 
 
@@ -410,8 +411,9 @@ class Engine:
             self.progress("improvement", 0.55)
             state.improve(deadline=self._deadline(0.7 if inst.ownership else 0.55))
             self.progress("polish", 0.7)
-            state.polish(deadline=self._deadline(0.8) if inst.ownership or self.deterministic else
-                         min(self._deadline(0.97), time.monotonic() + 0.1 * self.time_limit))
+            state.polish(deadline=self._deadline(0.8) if self.deterministic else
+                         min(self._deadline(0.8 if inst.ownership else 0.97),
+                             time.monotonic() + POLISH_FIRST * self.time_limit))
             # destroy and repair over days while time remains, re-routing what changed
             rounds = 0
             schedule = (time.monotonic(), self._deadline(0.92))

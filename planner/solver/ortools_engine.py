@@ -129,6 +129,7 @@ class OrToolsEngine:
 
         solution = None
         if options.initial_routes:
+            model.CloseModelWithParameters(params)  # (else reading the routes closes it with the defaults)
             init = model.ReadAssignmentFromRoutes(
                 [[manager.NodeToIndex(i) for i in r] for r in options.initial_routes], True)
             if init is not None:
