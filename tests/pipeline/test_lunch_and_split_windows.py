@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from types import MappingProxyType
 
-
 from planner.bench.planar import PlanarTravel, to_location
 from planner.domain import Customer, Frequency, GradeRule, LunchBreak, Region, Rep, VisitPolicy, parse_windows
 from planner.pipeline import plan_region
