@@ -14,14 +14,12 @@
    its allowed days may make, so its day is chosen with the routes; customers seen more often
    first choose their days the same way (k-th visit on the k-th day of any pattern), then take
    the pattern nearest to what the routing gave them. Pattern moves and destroy-and-repair then
-   alternate with joint routings started from the current plan. With account ownership each
-   rep's days are routed as one problem after the day-by-day routing
-   (:meth:`Engine._route_reps_jointly`), under a stricter approximation of lunch and split
-   opening hours, and timed exactly after.
+   alternate with joint routings started from the current plan.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
-   removal gains on the routed days exceed exact insertion costs; workloads stay balanced.
+   removal gains on the routed days exceed exact insertion costs; workloads stay balanced (each
+   day near its rep's current average day: :meth:`_State.rebalance`).
 6. *Polish*: routed days are re-optimised by the routing engine, warm-started; improvement and
    polish alternate while time remains.
 
