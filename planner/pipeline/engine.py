@@ -28,7 +28,7 @@ All choices are ordered and seeded. ``deterministic`` replaces every clock limit
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -41,7 +41,7 @@ from planner.scheduling.instance import PlanningInstance
 from planner.scheduling.patterns import Pattern
 from planner.scheduling.territory import assign_territories
 from planner.solver.problem import (BreakSpec, RoutingEngine, RoutingProblem, SearchOptions,
-                                    VehicleSpec)
+                                    VehicleSpec, without_breaks)
 
 Progress = Callable[[str, float], None]
 Key = tuple[int, int]
@@ -49,6 +49,7 @@ DROP_PENALTY = 10 ** 11
 COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km * 100 per metre)
 NEVER = float("inf")
 THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the best at first
+ACCEPT_ROUTES = 20  # ... of plans up to this many busy routes; beyond, that share shrinks (acceptance_share)
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
@@ -97,6 +98,7 @@ class Engine:
         self.rng = np.random.default_rng(seed)
         self.dist_m = np.rint(inst.dist_km * 1000).astype(np.int64)
         self.t0 = time.monotonic()
+        self.break_free = [0, 0]  # days routed without their lunch breaks first: kept, solved again with them
 
     # ------------------------------------------------------------------ helpers
     def _elapsed(self) -> float:
@@ -157,6 +159,22 @@ class Engine:
             limit = None if fast else (200 if guided else None)
         opts = SearchOptions(time_limit=budget, guided=guided, seed=self.seed, solution_limit=limit,
                              initial_routes=init)
+        approx = None if fast else without_breaks(problem)
+        if approx is not None:  # lunch breaks: route without them, then time exactly with them
+            t = time.monotonic()
+            sol = self.router.solve(approx, opts)
+            if sol.feasible and not sol.dropped:
+                timed: dict[int, DayRoute] = {}
+                for v, r in enumerate(vehicles):
+                    if (rt := make_route(self.inst, r, [members[i] for i in sol.routes[v]], day)) is None:
+                        break
+                    timed[r] = rt
+                else:
+                    self.break_free[0] += 1
+                    return timed, []
+            self.break_free[1] += 1  # the lunch does not fit the order found: solve with breaks
+            if not self.deterministic:
+                opts = replace(opts, time_limit=max(0.05, budget - (time.monotonic() - t)))
         sol = (self.fast_router if fast else self.router).solve(problem, opts)
         if not sol.feasible and fast:
             sol = self.router.solve(problem, SearchOptions(time_limit=budget, guided=guided, seed=self.seed,
@@ -441,7 +459,8 @@ class Engine:
                                   "visits are planned"))
         self.progress("done", 1.0)
         return EngineResult(state.rep_of, state.pattern, state.routes, unplanned,
-                            {"seconds": round(self._elapsed(), 2), **state.stats})
+                            {"seconds": round(self._elapsed(), 2), **state.stats,
+                             "break_free_days": self.break_free[0], "break_retries": self.break_free[1]})
 
     def state_of(self, rep_of: dict[int, int], pattern: dict[int, Pattern],
                  sequences: dict[Key, list[int]]) -> "_State":
@@ -506,6 +525,19 @@ class Engine:
         return self._search(state, unplanned)
 
 
+def acceptance_share(progress: float, busy_routes: int, ownership: bool) -> float:
+    """How much worse than the best (a share of its route cost) a destroy-and-repair state may
+    be and still be kept, ``progress`` (0..1) into the phase: :data:`THRESHOLD`, shrinking to 0.
+
+    With account ownership, plans of more than :data:`ACCEPT_ROUTES` busy routes get a share
+    smaller in proportion: a move changes a few routes, not the plan, and a share of a large
+    plan lets the search drift further from its best than its moves can bring it back."""
+    share = THRESHOLD * (1.0 - min(1.0, max(0.0, progress)))
+    if ownership and busy_routes > ACCEPT_ROUTES:
+        share *= ACCEPT_ROUTES / busy_routes
+    return share
+
+
 def _free_day(opts: list[Pattern]) -> bool:
     """True for a customer seen once whose day is free among several, all equally preferred."""
     return len(opts) > 1 and all(len(p.days) == 1 and not p.short and p.penalty == opts[0].penalty for p in opts)
@@ -522,6 +554,7 @@ class _State:
         self.eligible = eligible
         self.rep_of = rep_of
         self.pattern = pattern
+        self.pattern_penalty = sum(p.penalty for p in pattern.values())  # kept up to date by _set
         self.routes = routes
         self.at: dict[Key, int] = {}
         for (r, d), rt in routes.items():
@@ -538,6 +571,7 @@ class _State:
         self._ins_cache: dict[tuple, tuple] = {}
         self._est_cache: dict[tuple, tuple] = {}
         self._near = None
+        self._nearest: dict[int, list[int]] = {}
         self.best: tuple[float, tuple, float] | None = None  # (objective, state, its route part)
         # Balanced days (the rules: workloads balanced between reps and days): while improving,
         # no day of a rep may grow past 1.2 x its average day (or half a working day), nor fall
@@ -683,11 +717,13 @@ class _State:
                 yield r, p
 
     def _neighbour_reps(self, c: int, k: int = 6) -> list[int]:
-        inst = self.inst
-        order = np.argsort(inst.dur_s[c, : inst.n], kind="stable")[1: k + 1]
+        order = self._nearest.get(c)
+        if order is None or len(order) < k:  # (the nearest customers never change: sorted once)
+            order = self._nearest[c] = [int(o) for o in np.argsort(self.inst.dur_s[c, : self.inst.n],
+                                                                   kind="stable")[1: max(k, 10) + 1]]
         out = []
-        for o in order:
-            r = self.rep_of.get(int(o))
+        for o in order[:k]:
+            r = self.rep_of.get(o)
             if r is not None and r not in out:
                 out.append(r)
         return out
@@ -695,6 +731,8 @@ class _State:
     def _set(self, c: int, r: int | None, p: Pattern) -> None:
         if r is not None:
             self.rep_of[c] = r
+        old = self.pattern.get(c)
+        self.pattern_penalty += p.penalty - (old.penalty if old is not None else 0.0)
         self.pattern[c] = p
 
     def repair(self, dropped: list[tuple[int, int]]) -> None:
@@ -944,24 +982,24 @@ class _State:
 
     def _snapshot(self) -> tuple:
         return (dict(self.routes), dict(self.at), dict(self.pattern), dict(self.rep_of), self.work.copy(),
-                set(self.changed), self.total, list(self.unplanned))
+                set(self.changed), self.total, list(self.unplanned), self.pattern_penalty)
 
     def _restore(self, snap: tuple) -> None:
-        (self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed, self.total, self.unplanned) = (
-            dict(snap[0]), dict(snap[1]), dict(snap[2]), dict(snap[3]), snap[4].copy(), set(snap[5]), snap[6],
-            list(snap[7]))
+        (self.routes, self.at, self.pattern, self.rep_of, self.work, self.changed, self.total, self.unplanned,
+         self.pattern_penalty) = (dict(snap[0]), dict(snap[1]), dict(snap[2]), dict(snap[3]), snap[4].copy(),
+                                  set(snap[5]), snap[6], list(snap[7]), snap[8])
 
     def _penalties(self) -> float:
         """Pattern preferences (half weight) and, far above any route cost, each visit left
         unplanned for want of room (so destroy-and-repair takes any state that plans more)."""
         missing = sum(1 for u in self.unplanned if u[1] is not None and u[2] == REASON_CAPACITY)
-        return 0.5 * sum(p.penalty for p in self.pattern.values()) + MISSING_PENALTY * missing
+        return 0.5 * self.pattern_penalty + MISSING_PENALTY * missing
 
     def note_best(self) -> bool:
         """Remember the current state if it is the best so far; True if it is."""
         val = self.total + self._penalties()
         if self.best is None or val < self.best[0] - 1e-6:
-            self.best = (val, self._snapshot(), self.total + 0.5 * sum(p.penalty for p in self.pattern.values()))
+            self.best = (val, self._snapshot(), self.total + 0.5 * self.pattern_penalty)
             return True
         return False
 
@@ -1003,7 +1041,7 @@ class _State:
                 frac = it / max_iters
             else:
                 frac = min(1.0, (time.monotonic() - t_start) / max(1e-3, t_end - t_start))
-            threshold = THRESHOLD * (1.0 - frac)
+            threshold = acceptance_share(frac, len(busy), self.own)
             if rng.random() < ROUTE_DESTROY and busy:  # a whole route: lets a cluster change day
                 key = busy[int(rng.integers(len(busy)))]
                 group = [c for c in self.routes[key].seq if c in pos][:25]

@@ -62,7 +62,11 @@ def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) 
 def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
                    tries: int = 3, d: int | None = None) -> tuple[float, DayRoute] | None:
     """Cheapest feasible insertion of ``c`` into ``route`` (checks the ``tries`` best positions
-    by detour, exactly, with the timeline). Returns (cost increase, new route) or None."""
+    by detour, exactly, with the timeline). Returns (cost increase, new route) or None.
+
+    A position is not timed when a lower bound of its cost already reaches the best found: the
+    extra km are exact, and the day grows by at least the extra driving and the visit less the
+    idle time the route has (its span is driving, visits, lunch and idle time)."""
     rd = inst.reps[r]
     seq = route.seq
     if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
@@ -72,10 +76,22 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
         return None
     locs = np.array([rd.day.start_loc, *seq, rd.day.end_loc])
     a, b = locs[:-1], locs[1:]
-    detour = (inst.dist_km[a, c] + inst.dist_km[c, b] - inst.dist_km[a, b]) * rd.cost_per_km + (
-        inst.dur_s[a, c] + inst.dur_s[c, b] - inst.dur_s[a, b]) * rd.cost_per_second
+    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - inst.dist_km[a, b]
+    leg_s = inst.dur_s[a, b]
+    extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
+    detour = extra_km * rd.cost_per_km + extra_s * rd.cost_per_second
+    tl = route.timeline
+    if seq:
+        idle = (tl.back - tl.depart) - int(leg_s.sum()) - int(inst.service_s[seq].sum()) \
+            - (rd.day.lunch_duration if tl.lunch_start is not None else 0)
+    else:
+        idle = 0
     best: tuple[float, DayRoute] | None = None
     for pos in np.argsort(detour, kind="stable")[:tries]:
+        if best is not None:
+            grow = max(0.0, float(extra_s[pos]) + float(inst.service_s[c]) - idle)
+            if float(extra_km[pos]) * rd.cost_per_km + grow * rd.cost_per_second >= best[0] - 1e-9:
+                continue  # cannot beat the best position found
         new_seq = seq[:pos] + [c] + seq[pos:]
         nr = make_route(inst, r, new_seq, d)
         if nr is not None:

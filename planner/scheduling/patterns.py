@@ -16,6 +16,7 @@ Days are offsets from the horizon's first day. Weeks are blocks of seven days fr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import zlib
 from dataclasses import dataclass
@@ -53,8 +54,19 @@ def candidate_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fr
                        customer_id: str = "") -> list[Pattern]:
     """Every allowed pattern of ``freq`` over ``weeks`` weeks for a rep working ``workdays``.
 
-    An empty list means the frequency cannot be met with these workdays.
+    An empty list means the frequency cannot be met with these workdays. (Memoised: a region
+    asks for the same few frequencies and workweeks for every customer and rep; the customer
+    only matters for the due week of a 1/M-weeks block the horizon cuts.)
     """
+    phase = None
+    if freq.weeks > 1 and (7 * weeks) % freq.period_days != 0:
+        phase = due_phase(customer_id, start, freq.weeks)
+    return list(_candidate_patterns(freq, start, weeks, frozenset(workdays), phase))
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidate_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: frozenset[int],
+                        phase: int | None) -> tuple[Pattern, ...]:
     horizon = 7 * weeks
     if freq.weeks == 1:
         week_days = workday_offsets(start, 7, workdays)
@@ -67,13 +79,11 @@ def candidate_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fr
             penalty = sum(abs(g - ideal) for g in gaps) / 2 if freq.visits > 1 else 0.0
             days = tuple(sorted(o + 7 * w for w in range(weeks) for o in combo))
             out.append(Pattern(days, round(penalty, 3)))
-        return out
+        return tuple(out)
     period = freq.period_days
     full_blocks = horizon // period
-    partial = horizon % period != 0
     offsets = workday_offsets(start, period, workdays)
-    if partial:
-        phase = due_phase(customer_id, start, freq.weeks)
+    if phase is not None:  # the horizon ends inside a block: visits in the customer's due week
         offsets = [o for o in offsets if o // 7 == phase]
         if not offsets:
             # the rep works none of the days of the due week: take any workday in the block
@@ -85,7 +95,7 @@ def candidate_patterns(freq: Frequency, start: dt.date, weeks: int, workdays: fr
         if days not in seen:
             seen.add(days)
             out.append(Pattern(days))
-    return out
+    return tuple(out)
 
 
 def required_visits(freq: Frequency, weeks: int) -> int:

@@ -9,7 +9,7 @@ load capacity, and costs per distance unit and per second of route duration.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -68,6 +68,24 @@ class RoutingSolution:
     dropped: tuple[int, ...]
     objective: int
     feasible: bool = True
+
+
+def without_breaks(problem: RoutingProblem) -> RoutingProblem | None:
+    """A break-free approximation of ``problem``, or None if no vehicle has a break: each break
+    is taken out of its vehicle's working day (the day ends, and its duration cap shrinks, by the
+    break's length) instead of being placed inside its window.
+
+    Engines solve it far faster (OR-Tools' break intervals cost it most of its search time on a
+    rep's day), and its routes order visits as well, but it is only an approximation: a route
+    found for it must be timed exactly with the break (which may not fit where the visits'
+    windows need it), and the full problem solved when that fails."""
+    if all(v.brk is None for v in problem.vehicles):
+        return None
+    vehicles = tuple(v if v.brk is None else replace(
+        v, brk=None, latest_end=max(v.earliest_start, v.latest_end - v.brk.duration),
+        max_duration=None if v.max_duration is None else max(0, v.max_duration - v.brk.duration))
+        for v in problem.vehicles)
+    return replace(problem, vehicles=vehicles)
 
 
 @dataclass(frozen=True)

@@ -65,16 +65,28 @@ def _start_in_windows(ready: int, windows: tuple[tuple[int, int], ...]) -> int |
     return max(windows[k][0], ready)
 
 
-def _pass(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray, depart: int,
-          lunch_gap: int | None) -> Timeline | None:
-    t = depart
-    prev = day.start_loc
-    arrivals: list[int] = []
-    starts: list[int] = []
+def _legs(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> list[int]:
+    """Driving seconds of each leg (start -> first visit ... last visit -> end), looked up once."""
+    item = dur.item  # (one Python int per leg: far cheaper than numpy scalars in the passes)
+    locs = [day.start_loc, *(v.loc for v in seq), day.end_loc]
+    legs = [item(a, b) for a, b in zip(locs, locs[1:])]
+    return legs if dur.dtype.kind in "iu" else [int(x) for x in legs]
+
+
+def _run(seq: Sequence[VisitSpec], day: DaySpec, legs: list[int], depart: int, lunch_gap: int | None,
+         first: int = 0, t: int | None = None, arrivals: list[int] | None = None,
+         starts: list[int] | None = None) -> Timeline | None:
+    """Earliest times from leg ``first`` on (leaving the previous stop at ``t``, after the times
+    ``arrivals``/``starts`` of the visits before it), lunch in leg ``lunch_gap`` (taken on
+    arrival if it can end in its window, else before driving); None if the day cannot be done."""
+    t = depart if t is None else t
+    arrivals = [] if arrivals is None else arrivals
+    starts = [] if starts is None else starts
     lunch_at: int | None = None
-    legs = [v.loc for v in seq] + [day.end_loc]
-    for i, loc in enumerate(legs):
-        travel = int(dur[prev, loc])
+    n = len(seq)
+    work_end = day.work_end
+    for i in range(first, n + 1):
+        travel = legs[i]
         if lunch_gap == i:
             arrive = t + travel
             lunch = max(arrive, day.lunch_earliest)
@@ -88,51 +100,47 @@ def _pass(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray, depart: int,
             lunch_at = lunch
         else:
             arrive = ready = t + travel
-        if i == len(seq):
-            if ready > day.work_end:
+        if i == n:
+            if ready > work_end:
                 return None
             return Timeline(depart, tuple(arrivals), tuple(starts), ready, lunch_at)
         v = seq[i]
-        start = _start_in_windows(ready, v.start_windows)
-        if start is None or start + v.service > day.work_end:
+        windows = v.start_windows
+        if len(windows) == 1:
+            a, b = windows[0]
+            if ready > b:
+                return None
+            start = a if a > ready else ready
+        else:
+            start = _start_in_windows(ready, windows)
+            if start is None:
+                return None
+        t = start + v.service
+        if t > work_end:
             return None
         arrivals.append(arrive)
         starts.append(start)
-        t = start + v.service
-        prev = loc
     raise AssertionError("unreachable")
 
 
-def _lunch_gaps(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> list[int | None]:
-    """Legs worth trying for the lunch break. Without lunch, the rep leaves each leg at the
-    earliest; lunch anywhere only delays, so a leg left after the latest lunch start cannot take
-    it. Of the legs finished before the earliest lunch start, only the last is kept (lunch there
-    means idling until the window opens; a later leg never idles longer)."""
+def _lunch_gaps(n: int, day: DaySpec, plain: Timeline, leave: list[int]) -> list[int]:
+    """Legs worth trying for the lunch break, from the day timed without lunch (``plain``,
+    leaving the stop before each leg at ``leave``). Lunch anywhere only delays, so a leg left
+    after the latest lunch start cannot take it. Of the legs finished before the earliest lunch
+    start, only the last is kept (lunch there means idling until the window opens; a later leg
+    never idles longer)."""
     latest_start = day.lunch_latest_end - day.lunch_duration
-    t = day.work_start
-    prev = day.start_loc
-    out: list[int | None] = []
+    out: list[int] = []
     last_early = None
-    for i, v in enumerate([*seq, None]):
-        if t > latest_start:
+    for i in range(n + 1):
+        if leave[i] > latest_start:
             break
-        loc = day.end_loc if v is None else v.loc
-        arrive = t + int(dur[prev, loc])
-        if v is None:
-            end_of_leg = arrive
-        else:
-            start = _start_in_windows(arrive, v.start_windows)
-            if start is None:  # infeasible even without lunch: let the passes say so
-                return list(range(len(seq) + 1))
-            end_of_leg = start
+        end_of_leg = plain.starts[i] if i < n else plain.back
         if end_of_leg < day.lunch_earliest:
             last_early = i
         else:
             out.append(i)
-        if v is not None:
-            t = end_of_leg + v.service
-            prev = loc
-    return ([last_early] if last_early is not None else []) + out or list(range(len(seq) + 1))
+    return ([last_early] if last_early is not None else []) + out or list(range(n + 1))
 
 
 def schedule_day(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> Timeline | None:
@@ -140,24 +148,33 @@ def schedule_day(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> Tim
 
     The lunch break (if any) goes in the leg that brings the rep back earliest; the departure
     is then delayed as far as it can be without changing the return time (less idle time).
+    The day is first timed without lunch: lunch only delays, so if that fails every placement
+    fails, and each placement then re-times only the legs from its own on.
     """
-    if day.max_visits is not None and len(seq) > day.max_visits:
+    n = len(seq)
+    if day.max_visits is not None and n > day.max_visits:
         return None
     if not seq:
         return Timeline(day.work_start, (), (), day.work_start, None)
-    gaps: list[int | None] = _lunch_gaps(seq, day, dur) if day.has_lunch else [None]
-    best: Timeline | None = None
-    best_gap: int | None = None
-    for g in gaps:
-        tl = _pass(seq, day, dur, day.work_start, g)
-        if tl is not None and (best is None or tl.back < best.back):
-            best, best_gap = tl, g
-    if best is None:
+    legs = _legs(seq, day, dur)
+    plain = _run(seq, day, legs, day.work_start, None)
+    if plain is None:
         return None
+    best: Timeline | None = plain
+    best_gap: int | None = None
+    if day.has_lunch:
+        leave = [day.work_start] + [s + v.service for s, v in zip(plain.starts, seq)]
+        best = None
+        for g in _lunch_gaps(n, day, plain, leave):
+            tl = _run(seq, day, legs, day.work_start, g, g, leave[g], list(plain.arrivals[:g]), list(plain.starts[:g]))
+            if tl is not None and (best is None or tl.back < best.back):
+                best, best_gap = tl, g
+        if best is None:
+            return None
     # Leave as late as possible for the same return time: just in time for the first visit.
-    late = best.starts[0] - int(dur[day.start_loc, seq[0].loc])
+    late = best.starts[0] - legs[0]
     if late > day.work_start and best_gap != 0:
-        tl = _pass(seq, day, dur, late, best_gap)
+        tl = _run(seq, day, legs, late, best_gap)
         if tl is not None and tl.back <= best.back:
             best = tl
     return best

@@ -119,3 +119,14 @@ def test_continue_from_drops_patterns_too_close_to_the_last_visit():
     assert [(p.days, p.penalty) for p in kept] == [
         ((7,), round(3 / 14, 3)), ((8,), round(2 / 14, 3)), ((9,), round(1 / 14, 3)),
         ((10,), 0.0), ((11,), round(1 / 14, 3))]
+
+
+def test_patterns_are_memoised_but_each_caller_gets_its_own_list():
+    f = Frequency(2, 1)
+    first = candidate_patterns(f, MON, 2, MON_FRI, "C1")
+    first.clear()  # a caller changing its list must not change what the next caller gets
+    again = candidate_patterns(f, MON, 2, MON_FRI, "C2")  # (the customer does not matter for 2/week)
+    # the six spread pairs of the test above, in the order of the combinations
+    assert [p.days for p in again] == [(0, 2, 7, 9), (0, 3, 7, 10), (0, 4, 7, 11), (1, 3, 8, 10), (1, 4, 8, 11),
+                                       (2, 4, 9, 11)]
+    assert again == candidate_patterns(f, MON, 2, MON_FRI, "C1")
