@@ -1,7 +1,7 @@
 """Routed days during search: sequences with exact timelines and costs, insertion and removal."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +17,24 @@ class DayRoute:
     timeline: Timeline
     cost: float
     version: int = 0
+    legs: tuple | None = field(default=None, repr=False, compare=False)  # see :func:`_legs`
+
+
+def _legs(inst: PlanningInstance, r: int, route: DayRoute) -> tuple:
+    """The route's legs (from and to locations, km, seconds) and its idle seconds (its span less
+    driving, visits and lunch), worked out on first use and kept: a route never changes."""
+    if route.legs is None:
+        rd = inst.reps[r]
+        locs = np.array([rd.day.start_loc, *route.seq, rd.day.end_loc])
+        a, b = locs[:-1], locs[1:]
+        leg_s = inst.dur_s[a, b]
+        tl = route.timeline
+        idle = 0
+        if route.seq:
+            idle = (tl.back - tl.depart) - int(leg_s.sum()) - int(inst.service_s[route.seq].sum()) \
+                - (rd.day.lunch_duration if tl.lunch_start is not None else 0)
+        route.legs = (a, b, inst.dist_km[a, b], leg_s, idle)
+    return route.legs
 
 
 def route_cost(inst: PlanningInstance, r: int, seq: list[int], tl: Timeline) -> float:
@@ -52,10 +70,9 @@ def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) 
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return float("inf")
-    locs = np.array([rd.day.start_loc, *seq, rd.day.end_loc])
-    a, b = locs[:-1], locs[1:]
-    detour = (inst.dist_km[a, c] + inst.dist_km[c, b] - inst.dist_km[a, b]) * rd.cost_per_km + (
-        inst.dur_s[a, c] + inst.dur_s[c, b] - inst.dur_s[a, b]) * rd.cost_per_second
+    a, b, leg_km, leg_s, _idle = _legs(inst, r, route)
+    detour = (inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km) * rd.cost_per_km + (
+        inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s) * rd.cost_per_second
     return float(detour.min())
 
 
@@ -74,18 +91,10 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return None
-    locs = np.array([rd.day.start_loc, *seq, rd.day.end_loc])
-    a, b = locs[:-1], locs[1:]
-    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - inst.dist_km[a, b]
-    leg_s = inst.dur_s[a, b]
+    a, b, leg_km, leg_s, idle = _legs(inst, r, route)
+    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
     extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
     detour = extra_km * rd.cost_per_km + extra_s * rd.cost_per_second
-    tl = route.timeline
-    if seq:
-        idle = (tl.back - tl.depart) - int(leg_s.sum()) - int(inst.service_s[seq].sum()) \
-            - (rd.day.lunch_duration if tl.lunch_start is not None else 0)
-    else:
-        idle = 0
     best: tuple[float, DayRoute] | None = None
     for pos in np.argsort(detour, kind="stable")[:tries]:
         if best is not None:
