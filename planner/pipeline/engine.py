@@ -629,7 +629,8 @@ class _State:
         return best
 
     def _estimate(self, c: int, r: int | None, p: Pattern) -> float:
-        """Quick estimate of :meth:`_try_place`'s cost (detours only, no timeline)."""
+        """Quick lower bound of :meth:`_try_place`'s cost (no timeline: see
+        :func:`~planner.pipeline.routes.insertion_estimate`)."""
         total = 0.0
         for d in p.days:
             best = float("inf")
@@ -943,7 +944,10 @@ class _State:
                     if r != cur_r and self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
                         continue
                     extra = (p.penalty - cur_p.penalty) * 0.5
-                    placed = self._try_place(c, r, p, bound=gain - extra + min(0.0, best[0] if best else 0.0))
+                    bound = gain - extra + min(0.0, best[0] if best else 0.0)
+                    if self._estimate(c, r, p) >= bound:
+                        continue  # even its lower bound gains nothing (or less than the best move)
+                    placed = self._try_place(c, r, p, bound=bound)
                     if placed is None:
                         continue
                     delta = placed[0] - gain + extra
@@ -1080,6 +1084,8 @@ class _State:
             if self.own and r != cur_r and \
                     self.work[r] + len(p.days) * inst.service_s[c] > 1.10 * self.target[r] + 1:
                 continue
+            if second < NEVER and self._estimate(c, r, p) >= second - p.penalty * 0.5:
+                continue  # even its lower bound cannot beat the second best
             placed = self._try_place(c, r, p, bound=second - p.penalty * 0.5)
             if placed is not None:
                 opts.append((placed[0] + p.penalty * 0.5, r, p, placed[1]))

@@ -60,9 +60,9 @@ def make_route(inst: PlanningInstance, r: int, seq: list[int], d: int | None = N
 
 
 def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) -> float:
-    """Smallest detour cost (km and drive time) of putting ``c`` anywhere in ``route``, ignoring
-    windows and waiting: a quick estimate of :func:`best_insertion`'s cost (inf if the visit
-    cap or the capacity forbids it)."""
+    """A lower bound of :func:`best_insertion`'s cost, quick to work out (no timeline): over all
+    positions, the least of the extra km plus the extra driving and the visit less the route's
+    idle time (at least 0) (inf if the visit cap or the capacity forbids it)."""
     rd = inst.reps[r]
     seq = route.seq
     if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
@@ -70,10 +70,12 @@ def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) 
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return float("inf")
-    a, b, leg_km, leg_s, _idle = _legs(inst, r, route)
-    detour = (inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km) * rd.cost_per_km + (
-        inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s) * rd.cost_per_second
-    return float(detour.min())
+    a, b, leg_km, leg_s, idle = _legs(inst, r, route)
+    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
+    if not rd.cost_per_second:
+        return float(extra_km.min()) * rd.cost_per_km
+    grow = np.maximum(0, inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s + (int(inst.service_s[c]) - idle))
+    return float((extra_km * rd.cost_per_km + grow * rd.cost_per_second).min())
 
 
 def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,

