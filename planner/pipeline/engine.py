@@ -9,6 +9,7 @@
    as in the periodic VRP) patterns are chosen for the whole fleet.
 3. *Routing*: every rep-day (or, shared, every day with all its vehicles) is routed by a routing
    engine; visits that cannot fit are dropped; times are then recomputed exactly by the timeline.
+   Days with a lunch break are routed without it first (:meth:`Engine.route_day`).
    A shared fleet over several days is routed as one problem when the fast engine can state it
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
@@ -145,7 +146,12 @@ class Engine:
     def route_day(self, vehicles: list[int], members: list[int], *, guided: bool = False, budget: float = 1.0,
                   initial: dict[int, list[int]] | None = None,
                   day: int | None = None) -> tuple[dict[int, DayRoute], list[int]]:
-        """Route ``members`` with the reps ``vehicles`` on day offset ``day``; returns routes and dropped."""
+        """Route ``members`` with the reps ``vehicles`` on day offset ``day``; returns routes and dropped.
+
+        With lunch breaks, the general engine first routes the day without them
+        (:func:`~planner.solver.problem.without_breaks`: far faster, as good an order); the
+        order is kept if the timeline can time it with the lunch and nothing was dropped, else
+        the day is routed again with the breaks modelled, in the time left."""
         if not members:
             return {r: make_route(self.inst, r, [], day) for r in vehicles}, []
         problem = self._day_problem(vehicles, members, day)
