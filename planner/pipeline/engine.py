@@ -35,7 +35,8 @@ from typing import Callable
 import numpy as np
 
 from planner.domain import (REASON_CAPACITY, REASON_REP_ABSENT)
-from planner.pipeline.routes import DayRoute, best_insertion, insertion_estimate, make_route, removal
+from planner.pipeline.routes import (DayRoute, best_insertion, insertion_estimate, make_route, removal,
+                                     route_legs)
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.eligibility import eligibility
 from planner.scheduling.instance import PlanningInstance
@@ -53,6 +54,7 @@ THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the be
 ACCEPT_ROUTES = 20  # ... of plans up to this many busy routes; beyond, that share shrinks (acceptance_share)
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
+WORST_SEED = 0.5  # with ownership, share of the other destroy steps seeded by a worst-placed customer
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
 JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the first routing of all days as one
 JOINT_ROUND = 0.15  # problem, then for each joint routing started from the current plan, after
@@ -1043,10 +1045,12 @@ class _State:
         t_start, t_end = schedule or (time.monotonic(), deadline)
         improved = it = 0
         busy = sorted(k for k, rt in self.routes.items() if rt.seq)
+        worst = self._worst_placed(customers) if WORST_SEED and self.own else []
         while time.monotonic() < deadline and (max_iters is None or it < max_iters):
             it += 1
             if it % 50 == 0:
                 busy = sorted(k for k, rt in self.routes.items() if rt.seq)
+                worst = self._worst_placed(customers) if WORST_SEED and self.own else []
             if max_iters is not None and deadline == NEVER:
                 frac = it / max_iters
             else:
@@ -1057,8 +1061,11 @@ class _State:
                 group = [c for c in self.routes[key].seq if c in pos][:25]
                 if not group:
                     continue
-            else:  # a customer and some of its neighbours
-                seed = customers[int(rng.integers(len(customers)))]
+            else:  # a customer (often one of the worst placed) and some of its neighbours
+                if worst and rng.random() < WORST_SEED:
+                    seed = worst[int(rng.integers(len(worst)))]
+                else:
+                    seed = customers[int(rng.integers(len(customers)))]
                 k = int(rng.integers(1, min(6 if self.own else 12, len(customers) - 1) + 1))
                 pool = [customers[j] for j in near[pos[seed]][:max(k, 4) + 5] if customers[j] != seed]
                 group = [seed] + [int(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
@@ -1077,6 +1084,23 @@ class _State:
                 self._restore(snap)
         self.stats["lns_iterations"] = self.stats.get("lns_iterations", 0) + it
         return improved
+
+    def _worst_placed(self, customers: list[int]) -> list[int]:
+        """The quarter of ``customers`` whose visits cost most where they are: the km their
+        visits add to their routes (in and out legs less the direct leg), per visit."""
+        inst = self.inst
+        detour: dict[int, float] = {}
+        count: dict[int, int] = {}
+        for (r, _d), rt in self.routes.items():
+            if not rt.seq:
+                continue
+            a, b, leg_km, _s, _idle = route_legs(inst, r, rt)
+            extra = leg_km[:-1] + leg_km[1:] - inst.dist_km[a[:-1], b[1:]]
+            for c, x in zip(rt.seq, extra.tolist()):
+                detour[c] = detour.get(c, 0.0) + x
+                count[c] = count.get(c, 0) + 1
+        ranked = sorted((c for c in customers if c in detour), key=lambda c: (-detour[c] / count[c], c))
+        return ranked[: max(1, len(ranked) // 4)]
 
     def _options_for(self, c: int) -> list[tuple]:
         """Feasible placements of removed customer ``c``: (score, rep, pattern, new routes), best

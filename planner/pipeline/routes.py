@@ -17,10 +17,10 @@ class DayRoute:
     timeline: Timeline
     cost: float
     version: int = 0
-    legs: tuple | None = field(default=None, repr=False, compare=False)  # see :func:`_legs`
+    legs: tuple | None = field(default=None, repr=False, compare=False)  # see :func:`route_legs`
 
 
-def _legs(inst: PlanningInstance, r: int, route: DayRoute) -> tuple:
+def route_legs(inst: PlanningInstance, r: int, route: DayRoute) -> tuple:
     """The route's legs (from and to locations, km, seconds) and its idle seconds (its span less
     driving, visits and lunch), worked out on first use and kept: a route never changes."""
     if route.legs is None:
@@ -70,7 +70,7 @@ def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) 
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return float("inf")
-    a, b, leg_km, leg_s, idle = _legs(inst, r, route)
+    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
     extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
     if not rd.cost_per_second:
         return float(extra_km.min()) * rd.cost_per_km
@@ -93,7 +93,7 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return None
-    a, b, leg_km, leg_s, idle = _legs(inst, r, route)
+    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
     extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
     extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
     detour = extra_km * rd.cost_per_km + extra_s * rd.cost_per_second
