@@ -97,12 +97,12 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
     extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
     detour = extra_km * rd.cost_per_km + extra_s * rd.cost_per_second
+    # lower bound per position: exact extra km, and the day grows by at least this many seconds
+    bound = extra_km * rd.cost_per_km + np.maximum(0, extra_s + (int(inst.service_s[c]) - idle)) * rd.cost_per_second
     best: tuple[float, DayRoute] | None = None
     for pos in np.argsort(detour, kind="stable")[:tries]:
-        if best is not None:
-            grow = max(0.0, float(extra_s[pos]) + float(inst.service_s[c]) - idle)
-            if float(extra_km[pos]) * rd.cost_per_km + grow * rd.cost_per_second >= best[0] - 1e-9:
-                continue  # cannot beat the best position found
+        if best is not None and bound[pos] >= best[0] - 1e-9:
+            continue  # cannot beat the best position found
         new_seq = seq[:pos] + [c] + seq[pos:]
         nr = make_route(inst, r, new_seq, d)
         if nr is not None:
