@@ -35,8 +35,8 @@ from typing import Callable
 import numpy as np
 
 from planner.domain import (REASON_CAPACITY, REASON_REP_ABSENT)
-from planner.pipeline.routes import (DayRoute, best_insertion, insertion_estimate, make_route, removal,
-                                     route_legs)
+from planner.pipeline.routes import (DayRoute, best_insertion, improve_order, insertion_estimate, make_route,
+                                     removal, route_legs)
 from planner.scheduling.day_choice import choose_patterns
 from planner.scheduling.eligibility import eligibility
 from planner.scheduling.instance import PlanningInstance
@@ -54,6 +54,7 @@ THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the be
 ACCEPT_ROUTES = 20  # ... of plans up to this many busy routes; beyond, that share shrinks (acceptance_share)
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
+ROUTE_MOVES = True  # with ownership, destroy-and-repair improves the order of the days it changed
 WORST_SEED = 0.5  # with ownership, share of the other destroy steps seeded by a worst-placed customer
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
 JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the first routing of all days as one
@@ -1074,8 +1075,12 @@ class _State:
             for c in group:
                 _gain, rem = self._remove(c)
                 self._apply(rem)
-            ok = self._reinsert(group) and self._floors_kept(
-                {k: rt for k, rt in self.routes.items() if snap[0].get(k) is not rt}, snap[0])
+            ok = self._reinsert(group)
+            if ok:
+                touched = {k: rt for k, rt in self.routes.items() if snap[0].get(k) is not rt}
+                if ROUTE_MOVES and self.own:  # the repaired days' visit order, improved before acceptance
+                    touched.update(self.improve_orders(touched))
+                ok = self._floors_kept(touched, snap[0])
             val = self.total + self._penalties()
             if ok and self.note_best():
                 improved += 1
@@ -1084,6 +1089,17 @@ class _State:
                 self._restore(snap)
         self.stats["lns_iterations"] = self.stats.get("lns_iterations", 0) + it
         return improved
+
+    def improve_orders(self, routes: dict[Key, DayRoute]) -> dict[Key, DayRoute]:
+        """Improve the visit order of ``routes`` (days of this state) by or-opt and 2-opt moves
+        (:func:`~planner.pipeline.routes.improve_order`) and apply the better ones; returns them.
+        Destroy-and-repair builds days by insertion: their order is improved before the state is
+        judged, so acceptance compares days as a polish would leave them."""
+        better = {k: nr for k, rt in routes.items() if (nr := improve_order(self.inst, k[0], rt, k[1])) is not rt}
+        if better:
+            self._apply(better)
+            self.stats["order_moves"] = self.stats.get("order_moves", 0) + len(better)
+        return better
 
     def _worst_placed(self, customers: list[int]) -> list[int]:
         """The quarter of ``customers`` whose visits cost most where they are: the km their

@@ -120,3 +120,65 @@ def removal(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     if nr is None:  # cannot happen with triangle-inequality travel times; keep the order anyway
         nr = DayRoute(seq, route.timeline, route.cost)
     return route.cost - nr.cost, nr
+
+
+def _order_moves(n: int) -> list[list[int]]:
+    """Every order reachable from ``0..n-1`` by one or-opt move (a run of 1 to 3 visits moved
+    elsewhere, kept or reversed) or one 2-opt move (a run reversed in place), each once."""
+    base = list(range(n))
+    out: dict[tuple[int, ...], None] = {}
+    for i in range(n):
+        for j in range(i + 1, n):  # 2-opt: reverse base[i..j]
+            out[tuple(base[:i] + base[i:j + 1][::-1] + base[j + 1:])] = None
+        for k in range(1, min(3, n - 1) + 1):
+            if i + k > n:
+                break
+            seg = base[i:i + k]
+            rest = base[:i] + base[i + k:]
+            for p in range(len(rest) + 1):
+                if p == i:
+                    continue
+                for s in (seg, seg[::-1]) if k > 1 else (seg,):
+                    out[tuple(rest[:p] + s + rest[p:])] = None
+    out.pop(tuple(base), None)
+    return [list(o) for o in out]
+
+
+_MOVES: dict[int, np.ndarray] = {}
+
+
+def improve_order(inst: PlanningInstance, r: int, route: DayRoute, d: int | None = None,
+                  max_timed: int = 8) -> DayRoute:
+    """The route with its visit order improved by or-opt and 2-opt moves (first improvement,
+    until none improves): every neighbour order is bounded from below at once (its exact km, and
+    a day no shorter than its driving, visits and lunch), and only those whose bound beats the
+    current cost are timed, cheapest bound first, at most ``max_timed`` per round. Returns
+    ``route`` itself when nothing improves."""
+    rd = inst.reps[r]
+    fixed = int(inst.service_s[route.seq].sum()) + (rd.day.lunch_duration if rd.day.has_lunch else 0) \
+        if route.seq else 0
+    while 3 <= len(route.seq) <= 12:
+        n = len(route.seq)
+        moves = _MOVES.get(n)
+        if moves is None:
+            moves = _MOVES[n] = np.array(_order_moves(n), dtype=np.int64)
+        seq = np.asarray(route.seq)
+        locs = np.empty((len(moves), n + 2), dtype=np.int64)
+        locs[:, 0] = rd.day.start_loc
+        locs[:, -1] = rd.day.end_loc
+        locs[:, 1:-1] = seq[moves]
+        a, b = locs[:, :-1], locs[:, 1:]
+        bound = inst.dist_km[a, b].sum(axis=1) * rd.cost_per_km
+        if rd.cost_per_second:
+            bound = bound + (inst.dur_s[a, b].sum(axis=1) + fixed) * rd.cost_per_second
+        better = np.flatnonzero(bound < route.cost - 1e-6)
+        found = None
+        for m in better[np.argsort(bound[better], kind="stable")][:max_timed]:
+            nr = make_route(inst, r, [int(x) for x in seq[moves[m]]], d)
+            if nr is not None and nr.cost < route.cost - 1e-6:
+                found = nr
+                break
+        if found is None:
+            return route
+        route = found
+    return route
