@@ -61,6 +61,7 @@ JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the f
 JOINT_ROUND = 0.15  # problem, then for each joint routing started from the current plan, after
 JOINT_LNS = 0.08  # that share of destroy-and-repair
 JOINT_RELAX = True  # the first joint routing also lets customers seen several times choose their days
+HEAVY = 3.0  # ... except those whose visit loads a vehicle this many times the mean customer's or more
 IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
 POLISH_FIRST = 0.1  # at most this share of the time for the first re-routing of every day (then destroy-and-repair)
 MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
@@ -236,7 +237,8 @@ class Engine:
         if joint is not None:  # a shared fleet over several days, routed as one problem
             routes, pattern, loose = joint
             fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
-                                             routes=routes) if loose else None
+                                             routes=self._complete_by_insertion(routes, pattern, loose)) \
+                if loose else None
             if fixed is not None:  # the visits of the loose customers' patterns added, all days re-routed
                 routes, pattern = fixed[0], fixed[1]  # (once-seen customers may have changed day too)
             else:  # (nothing loose, or no solution: place the loose customers by exact insertion)
@@ -301,6 +303,9 @@ class Engine:
             return None
         slots = [(v, d) for d in days for v in self.vehicles_on(d)]
         by_day: dict[int, tuple[int, ...]] = {d: tuple(i for i, (_v, dd) in enumerate(slots) if dd == d) for d in days}
+        # a heavy customer is held to one pattern: relaxed, its visits scatter, and re-placing a
+        # heavy visit on the days of a pattern needs room few routes have
+        heavy = HEAVY * float(np.mean(inst.demand)) if inst.demand is not None and inst.n else 0.0  # (0: none)
         visits: list[tuple[int, tuple[int, ...]]] = []  # (customer, days it may take)
         free: dict[int, dict[int, Pattern]] = {}
         relaxed: dict[int, dict[tuple[int, ...], Pattern]] = {}
@@ -309,7 +314,8 @@ class Engine:
             if _free_day(opts):
                 free[c] = {p.days[0]: p for p in opts}
                 visits.append((c, tuple(sorted(free[c]))))
-            elif relax and len(opts) > 1 and len({len(p.days) for p in opts}) == 1 and not any(p.short for p in opts):
+            elif relax and len(opts) > 1 and len({len(p.days) for p in opts}) == 1 and not any(p.short for p in opts) \
+                    and not (heavy and inst.demand[c] >= heavy):
                 relaxed[c] = {p.days: p for p in opts}
                 visits.extend((c, tuple(sorted({p.days[k] for p in opts}))) for k in range(len(opts[0].days)))
             else:
@@ -368,6 +374,28 @@ class Engine:
                 return None
             new_routes[(v, d)] = rt
         return new_routes, new_pattern, loose
+
+    def _complete_by_insertion(self, routes: dict[Key, DayRoute], pattern: dict[int, Pattern],
+                               loose: list[int]) -> dict[Key, DayRoute]:
+        """``routes`` with the missing visits of the ``loose`` customers' patterns inserted where
+        they cost least (exact insertion, any vehicle of the day): the start of the joint routing
+        that completes their patterns, which then begins from a whole plan. A visit no route can
+        take is left for that routing to place."""
+        inst = self.inst
+        out = dict(routes)
+        for c in loose:
+            for d in pattern[c].days:
+                keys = [(v, d) for v in self.vehicles_on(d) if (v, d) in out]
+                if any(c in out[k].seq for k in keys):
+                    continue
+                best = None
+                for k in keys:
+                    ins = best_insertion(inst, k[0], out[k], c, tries=5, d=d)
+                    if ins is not None and (best is None or ins[0] < best[0]):
+                        best = (ins[0], k, ins[1])
+                if best is not None:
+                    out[best[1]] = best[2]
+        return out
 
     def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
                          seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> Pattern:
