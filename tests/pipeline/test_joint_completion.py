@@ -1,0 +1,67 @@
+"""Shared fleet, relaxed joint routing: heavy customers held to a pattern, loose ones completed
+from a whole plan (missing visits inserted first)."""
+from __future__ import annotations
+
+import datetime as dt
+from types import MappingProxyType
+
+from planner.bench.planar import to_location
+from planner.domain import Customer, Frequency, GradeRule, Region, Rep, VisitPolicy
+from planner.pipeline import engine
+from planner.pipeline.routes import make_route
+
+from .helpers import planar_engine
+
+MONDAY = dt.date(2026, 1, 5)
+POLICY = VisitPolicy(MappingProxyType({"X": GradeRule(Frequency(1, 1), 0)}))
+
+
+def _engine(spec, vehicles=1, capacity=100):
+    """``spec``: id -> ((x, y), patterns, demand); vehicles at (0, 0), one plane unit per km."""
+    customers = tuple(Customer(k, k, to_location(*xy), "X", visit_minutes=0, demand=q, allowed_days=p)
+                      for k, (xy, p, q) in spec.items())
+    reps = tuple(Rep(f"V{v}", f"v{v}", to_location(0, 0), work_start=0, work_end=1000, workdays=frozenset(range(7)),
+                     lunch=None, capacity=capacity, cost_per_km=1.0, cost_per_hour=0.0) for v in range(vehicles))
+    return planar_engine(Region(customers, reps, POLICY, ownership=False), MONDAY)
+
+
+def _pattern(options, eligible, c, days):
+    return next(p for p in options[(c, eligible[c][0])] if p.days == days)
+
+
+def test_a_heavy_customer_keeps_its_pattern_in_the_relaxed_routing(monkeypatch):
+    # all at (10, 0). A, B and C are seen on days 0 and 2 (demand 1); H (demand 30) on days 0 2 or
+    # 1 3, given 1 3. Mean demand 33 / 4 = 8.25: H is heavy (30 >= 3 x 8.25), held to 1 3: four
+    # routes of 20. Not held, it joins the others on days 0 and 2: two routes of 20.
+    spec = {k: ((10, 0), ((0, 2),), 1) for k in "ABC"}
+    spec["H"] = ((10, 0), ((0, 2), (1, 3)), 30)
+    eng = _engine(spec)
+    eligible, options, _ = eng.eligibility()
+    pattern = {c: _pattern(options, eligible, c, (0, 2)) for c in range(3)}
+    pattern[3] = _pattern(options, eligible, 3, (1, 3))
+    routes, new_pattern, loose = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
+    assert new_pattern[3].days == (1, 3) and loose == []
+    assert round(sum(rt.cost for rt in routes.values()), 6) == 80.0
+    monkeypatch.setattr(engine, "HEAVY", 4.0)  # 30 < 4 x 8.25: relaxed
+    routes, new_pattern, loose = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
+    assert new_pattern[3].days == (0, 2) and loose == []
+    assert round(sum(rt.cost for rt in routes.values()), 6) == 40.0
+
+
+def test_missing_visits_of_loose_customers_are_inserted_where_cheapest():
+    # two vehicles, capacity 10. Day 1: V0 holds B (10, 0) with demand 8, V1 is empty. Loose X at
+    # (10, 0) (demand 1) and Y at (0, 10) (demand 5), both with pattern days 0 and 1, are on day 0
+    # only. X joins B on V0 (0 extra km); Y no longer fits V0 (8 + 1 + 5 > 10): V1, out and back 20.
+    spec = {"B": ((10, 0), ((1,),), 8), "X": ((10, 0), ((0, 1),), 1), "Y": ((0, 10), ((0, 1),), 5)}
+    eng = _engine(spec, vehicles=2, capacity=10)
+    eligible, options, _ = eng.eligibility()
+    inst = eng.inst
+    pattern = {0: _pattern(options, eligible, 0, (1,)), 1: _pattern(options, eligible, 1, (0, 1)),
+               2: _pattern(options, eligible, 2, (0, 1))}
+    routes = {(0, 0): make_route(inst, 0, [1, 2], 0), (1, 0): make_route(inst, 1, [], 0),
+              (0, 1): make_route(inst, 0, [0], 1), (1, 1): make_route(inst, 1, [], 1)}
+    out = eng._complete_by_insertion(routes, pattern, [1, 2])
+    assert out[(0, 0)] is routes[(0, 0)] and out[(1, 0)] is routes[(1, 0)]  # day 0 already had both
+    assert sorted(out[(0, 1)].seq) == [0, 1] and out[(0, 1)].cost == 20.0
+    assert out[(1, 1)].seq == [2] and out[(1, 1)].cost == 20.0
+    assert routes[(0, 1)].seq == [0]  # the routes given are not changed
