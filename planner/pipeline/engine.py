@@ -13,16 +13,19 @@
    A shared fleet over several days is routed as one problem when the fast engine can state it
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
-   first choose their days the same way (k-th visit on the k-th day of any pattern), then take
-   the pattern nearest to what the routing gave them. Pattern moves and destroy-and-repair then
-   alternate with joint routings started from the current plan.
+   first choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones
+   excepted), then take the pattern nearest to what the routing gave them, and the missing
+   visits are inserted before a joint routing completes the plan. Pattern moves and
+   destroy-and-repair then alternate with joint routings started from the current plan.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
    removal gains on the routed days exceed exact insertion costs; workloads stay balanced (each
    day near its rep's current average day: :meth:`_State.rebalance`).
-6. *Polish*: routed days are re-optimised by the routing engine, warm-started; improvement and
-   polish alternate while time remains.
+6. *Polish*: routed days are re-optimised by the routing engine, warm-started; polish and
+   destroy-and-repair alternate while time remains. Destroy-and-repair removes customers from
+   all their days and puts them back by exact insertion; with account ownership, the days it
+   changed get their visit order improved before the state is judged.
 
 All choices are ordered and seeded. ``deterministic`` replaces every clock limit by counts.
 """
