@@ -144,16 +144,18 @@ def _order_moves(n: int) -> list[list[int]]:
     return [list(o) for o in out]
 
 
-_MOVES: dict[int, np.ndarray] = {}
+_MOVES: dict[int, np.ndarray] = {}  # the moves of n visits, as orders (rows), made once per n
 
 
 def improve_order(inst: PlanningInstance, r: int, route: DayRoute, d: int | None = None,
                   max_timed: int = 8) -> DayRoute:
-    """The route with its visit order improved by or-opt and 2-opt moves (first improvement,
-    until none improves): every neighbour order is bounded from below at once (its exact km, and
-    a day no shorter than its driving, visits and lunch), and only those whose bound beats the
-    current cost are timed, cheapest bound first, at most ``max_timed`` per round. Returns
-    ``route`` itself when nothing improves."""
+    """The route with its visit order improved by or-opt and 2-opt moves, one improving move at a
+    time until none improves: every neighbour order is bounded from below at once (its exact km,
+    and a day no shorter than its driving, visits and lunch), and only those whose bound beats
+    the current cost are timed, cheapest bound first, at most ``max_timed`` per round; the first
+    that is feasible and cheaper is taken. Days of 3 to 12 visits only (the moves of a longer
+    day grow as its square: those are left to the polish). Returns ``route`` itself when
+    nothing improves."""
     rd = inst.reps[r]
     fixed = int(inst.service_s[route.seq].sum()) + (rd.day.lunch_duration if rd.day.has_lunch else 0) \
         if route.seq else 0
