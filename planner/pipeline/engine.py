@@ -55,6 +55,7 @@ COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km *
 NEVER = float("inf")
 THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the best at first
 ACCEPT_ROUTES = 20  # ... of plans up to this many busy routes; beyond, that share shrinks (acceptance_share)
+ACCEPT_ITERS = 16  # ... and of phases long enough for this many iterations per customer; shorter, it shrinks
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
 ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
 ROUTE_MOVES = True  # with ownership, destroy-and-repair improves the order of the days it changed
@@ -67,6 +68,7 @@ JOINT_RELAX = True  # the first joint routing also lets customers seen several t
 HEAVY = 3.0  # ... except those whose visit loads a vehicle this many times the mean customer's or more
 IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
 POLISH_FIRST = 0.1  # at most this share of the time for the first re-routing of every day (then destroy-and-repair)
+POLISH_ADAPT = True  # with ownership, later polishes only while they gain as fast as destroy-and-repair
 MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
 
 
@@ -473,15 +475,31 @@ class Engine:
             # destroy and repair over days while time remains, re-routing what changed
             rounds = 0
             schedule = (time.monotonic(), self._deadline(0.92))
+            # With account ownership, destroy-and-repair improves the order of the days it changes
+            # (ROUTE_MOVES), and polishing them again mostly finds nothing: a polish is skipped
+            # while the last one gained less per second than the last destroy-and-repair round
+            # (at most three times in a row), and that time goes to destroy-and-repair.
+            rates = [0.0, 0.0]  # gain per second of the last destroy-and-repair round and of the last polish
+            skipped = 0
             while rounds < (3 if self.deterministic else 1000):
                 rounds += 1
+                state.note_best()
+                t0, v0 = time.monotonic(), state.best[0]
                 lns_end = min(self._deadline(0.92), time.monotonic() + max(1.0, 0.12 * self.time_limit))
                 state.lns(deadline=NEVER if self.deterministic else lns_end,
                           max_iters=max(50, int(20 * self.time_limit)) if self.deterministic else None,
                           schedule=schedule)
-                self.progress("polish", 0.93)
-                state.polish(deadline=NEVER if self.deterministic else
-                             min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
+                rates[0] = (v0 - state.best[0]) / max(1e-3, time.monotonic() - t0)
+                if self.deterministic or not (POLISH_ADAPT and inst.ownership) or rounds == 1 \
+                        or rates[1] >= rates[0] or skipped >= 3:
+                    self.progress("polish", 0.93)
+                    t0, v0 = time.monotonic(), state.total
+                    state.polish(deadline=NEVER if self.deterministic else
+                                 min(self._deadline(0.97), time.monotonic() + max(0.5, 0.04 * self.time_limit)))
+                    rates[1] = (v0 - state.total) / max(1e-3, time.monotonic() - t0)
+                    skipped = 0
+                else:
+                    skipped += 1
                 state.note_best()
                 if time.monotonic() > self._deadline(0.9):
                     break
@@ -565,16 +583,23 @@ class Engine:
         return self._search(state, unplanned)
 
 
-def acceptance_share(progress: float, busy_routes: int, ownership: bool) -> float:
+def acceptance_share(progress: float, busy_routes: int, ownership: bool,
+                     iters_per_customer: float | None = None) -> float:
     """How much worse than the best (a share of its route cost) a destroy-and-repair state may
     be and still be kept, ``progress`` (0..1) into the phase: :data:`THRESHOLD`, shrinking to 0.
 
     With account ownership, plans of more than :data:`ACCEPT_ROUTES` busy routes get a share
     smaller in proportion: a move changes a few routes, not the plan, and a share of a large
-    plan lets the search drift further from its best than its moves can bring it back."""
+    plan lets the search drift further from its best than its moves can bring it back. So do
+    phases with time for fewer than :data:`ACCEPT_ITERS` iterations per customer
+    (``iters_per_customer``, the phase's expected iterations over its customers; None: not
+    known yet): a short search has no time to come back from worse states, and does best
+    taking only better ones (a large region planned in a minute)."""
     share = THRESHOLD * (1.0 - min(1.0, max(0.0, progress)))
     if ownership and busy_routes > ACCEPT_ROUTES:
         share *= ACCEPT_ROUTES / busy_routes
+    if ownership and iters_per_customer is not None and iters_per_customer < ACCEPT_ITERS:
+        share *= max(0.0, iters_per_customer) / ACCEPT_ITERS
     return share
 
 
@@ -611,6 +636,7 @@ class _State:
         self._ins_cache: dict[tuple, tuple] = {}
         self._est_cache: dict[tuple, tuple] = {}
         self._near = None
+        self._phase: list = [None, 0]  # destroy-and-repair phase (start, end) and its iterations so far
         self._nearest: dict[int, list[int]] = {}
         self.best: tuple[float, tuple, float] | None = None  # (objective, state, its route part)
         # Balanced days (the rules: workloads balanced between reps and days): while improving,
@@ -1075,6 +1101,9 @@ class _State:
         self.note_best()
         self.rebalance()
         t_start, t_end = schedule or (time.monotonic(), deadline)
+        if self._phase[0] != (t_start, t_end):  # iterations of this phase (it may span several calls)
+            self._phase = [(t_start, t_end), 0]
+        phase = self._phase
         improved = it = 0
         busy = sorted(k for k, rt in self.routes.items() if rt.seq)
         worst = self._worst_placed(customers) if WORST_SEED and self.own else []
@@ -1087,7 +1116,14 @@ class _State:
                 frac = it / max_iters
             else:
                 frac = min(1.0, (time.monotonic() - t_start) / max(1e-3, t_end - t_start))
-            threshold = acceptance_share(frac, len(busy), self.own)
+            if max_iters is not None and deadline == NEVER:
+                per_customer = max_iters / len(customers)
+            else:  # the phase's iterations so far, at the pace so far, over the whole phase
+                phase[1] += 1
+                spent = time.monotonic() - t_start
+                per_customer = phase[1] * (t_end - t_start) / spent / len(customers) \
+                    if phase[1] >= 20 and spent > 0 else None
+            threshold = acceptance_share(frac, len(busy), self.own, per_customer)
             if rng.random() < ROUTE_DESTROY and busy:  # a whole route: lets a cluster change day
                 key = busy[int(rng.integers(len(busy)))]
                 group = [c for c in self.routes[key].seq if c in pos][:25]

@@ -28,3 +28,16 @@ def test_large_owned_plans_get_a_share_smaller_in_proportion():
 
 def test_a_shared_fleet_keeps_the_full_share():
     assert acceptance_share(0.5, 200, False) == pytest.approx(0.015)
+
+
+def test_short_phases_get_a_share_smaller_in_proportion(monkeypatch):
+    monkeypatch.setattr(engine, "ACCEPT_ITERS", 16)
+    # time for 4 iterations per customer, 16 at full share: 0.03 x 0.5 x 4 / 16
+    assert acceptance_share(0.5, 30, True, 4.0) == pytest.approx(0.00375)
+    assert acceptance_share(0.5, 30, True, 16.0) == pytest.approx(0.015)
+    assert acceptance_share(0.5, 30, True, 90.0) == pytest.approx(0.015)
+    assert acceptance_share(0.5, 30, True, None) == pytest.approx(0.015)  # (pace not known yet)
+    assert acceptance_share(0.5, 30, True, 0.0) == 0.0
+    # both cuts: 0.03 x 0.5 x 40 / 200 x 8 / 16
+    assert acceptance_share(0.5, 200, True, 8.0) == pytest.approx(0.0015)
+    assert acceptance_share(0.5, 200, False, 4.0) == pytest.approx(0.015)  # (a shared fleet: full share)
