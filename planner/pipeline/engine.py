@@ -57,7 +57,8 @@ THRESHOLD = 0.03  # destroy-and-repair accepts states up to 3% worse than the be
 ACCEPT_ROUTES = 20  # ... of plans up to this many busy routes; beyond, that share shrinks (acceptance_share)
 ACCEPT_ITERS = 16  # ... and of phases long enough for this many iterations per customer; shorter, it shrinks
 BALANCE = 1.2  # with account ownership, a day may hold at most 1.2 x the rep's average day
-ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route
+ROUTE_DESTROY = 0.2  # share of destroy steps that empty a whole route (shared fleet)
+ROUTE_DESTROY_OWNED = 0.05  # ... with account ownership (they gain about 5x less per second than the others)
 ROUTE_MOVES = True  # with ownership, destroy-and-repair improves the order of the days it changed
 WORST_SEED = 0.5  # with ownership, share of the other destroy steps seeded by a worst-placed customer
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
@@ -65,6 +66,7 @@ JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the f
 JOINT_ROUND = 0.15  # problem, then for each joint routing started from the current plan, after
 JOINT_LNS = 0.08  # that share of destroy-and-repair
 JOINT_RELAX = True  # the first joint routing also lets customers seen several times choose their days
+JOINT_ADAPT = True  # ... destroy-and-repair rounds skipped while they gain less per second than joint routing
 HEAVY = 3.0  # ... except those whose visit loads a vehicle this many times the mean customer's or more
 IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
 POLISH_FIRST = 0.1  # at most this share of the time for the first re-routing of every day (then destroy-and-repair)
@@ -285,12 +287,13 @@ class Engine:
         return self._search(state, unplanned)
 
     def _route_days_jointly(self, eligible, options, pattern: dict[int, Pattern], budget: float,
-                            routes: dict[Key, DayRoute] | None = None, relax: bool = False):
+                            routes: dict[Key, DayRoute] | None = None, relax: bool = False,
+                            seed: int | None = None):
         """Shared fleet over several days: route all days as one problem, the vehicles of every
         day together, in which a customer seen once whose pattern may be any of several days is
         one visit any of those days' vehicles may make (so the day is chosen with the routes);
         a customer seen more often has a visit on each day of its ``pattern``. ``routes``: the
-        current routes, to start from.
+        current routes, to start from; ``seed``: the search's (default the engine's).
 
         ``relax``: a customer seen several times is not held to one pattern either: its k-th
         visit may take the k-th day of any of its patterns. Where the days the routing gives it
@@ -350,8 +353,8 @@ class Engine:
                      if (i := where.get((c, d))) is not None and not (i in seen or seen.add(i))]
                     for v, d in slots]
         limit = max(1000, int(300 * budget)) if self.deterministic else None
-        sol = self.fast_router.solve(problem, SearchOptions(time_limit=budget, seed=self.seed, solution_limit=limit,
-                                                            initial_routes=init))
+        sol = self.fast_router.solve(problem, SearchOptions(
+            time_limit=budget, seed=self.seed if seed is None else seed, solution_limit=limit, initial_routes=init))
         if not sol.feasible or sol.dropped:
             return None
         new_routes: dict[Key, DayRoute] = {(v, d): make_route(inst, v, [], d) for d in sorted(worked)
@@ -433,22 +436,37 @@ class Engine:
     def _search_joint(self, state: "_State", eligible, options, unplanned: list) -> EngineResult:
         """Shared fleet over several days, after a first joint routing: rounds of pattern moves
         and destroy-and-repair priced by insertion (they choose the patterns of customers seen
-        several times), each followed by a joint routing of all days started from the result."""
+        several times), each followed by a joint routing of all days started from the result.
+
+        Destroy-and-repair is skipped (at most three rounds in a row) while its last round gained
+        less per second than the last joint routing: on tight routes its insertions often find
+        nothing the joint routing would not, and the time goes to the joint routing. Each joint
+        routing searches with its own seed (the same seed from its own result would repeat it)."""
         rounds = 0
+        rates = [0.0, 0.0]  # gain per second of the last destroy-and-repair and of the last joint routing
+        skipped = 0
         while True:
             rounds += 1
             state.improve(deadline=NEVER if self.deterministic else
                           min(self._deadline(0.95), time.monotonic() + 0.05 * self.time_limit))
-            state.lns(deadline=NEVER if self.deterministic else
-                      min(self._deadline(0.95), time.monotonic() + JOINT_LNS * self.time_limit),
-                      max_iters=max(50, int(5 * self.time_limit)) if self.deterministic else None)
-            state.restore_best()
+            if self.deterministic or not JOINT_ADAPT or rounds == 1 or rates[0] >= rates[1] or skipped >= 3:
+                t0, v0 = time.monotonic(), state.total + state._penalties()
+                state.lns(deadline=NEVER if self.deterministic else
+                          min(self._deadline(0.95), time.monotonic() + JOINT_LNS * self.time_limit),
+                          max_iters=max(50, int(5 * self.time_limit)) if self.deterministic else None)
+                state.restore_best()
+                rates[0] = (v0 - state.total - state._penalties()) / max(1e-3, time.monotonic() - t0)
+                skipped = 0
+            else:
+                skipped += 1
             left = self._deadline(0.97) - time.monotonic()
             budget = (JOINT_ROUND * self.time_limit) if self.deterministic else min(left, JOINT_ROUND * self.time_limit)
             if budget < 0.2:
                 break
+            t0 = time.monotonic()
             before = state.total + state._penalties()
-            joint = self._route_days_jointly(eligible, options, state.pattern, budget, routes=state.routes)
+            joint = self._route_days_jointly(eligible, options, state.pattern, budget, routes=state.routes,
+                                             seed=self.seed + rounds)
             if joint is not None:
                 new = _State(self, options, eligible, state.rep_of, joint[1], joint[0])  # (nothing loose)
                 if new.total + new._penalties() < before - 1e-6:
@@ -456,6 +474,7 @@ class Engine:
                     new.polished_once = True
                     state = new
                     state.stats["joint_rounds"] = state.stats.get("joint_rounds", 0) + 1
+            rates[1] = (before - state.total - state._penalties()) / max(1e-3, time.monotonic() - t0)
             if self.deterministic and rounds >= 3 or time.monotonic() > self._deadline(0.9):
                 break
         return self._search(state, unplanned, improve=False)
@@ -1107,6 +1126,7 @@ class _State:
         improved = it = 0
         busy = sorted(k for k, rt in self.routes.items() if rt.seq)
         worst = self._worst_placed(customers) if WORST_SEED and self.own else []
+        route_share = ROUTE_DESTROY_OWNED if self.own else ROUTE_DESTROY
         while time.monotonic() < deadline and (max_iters is None or it < max_iters):
             it += 1
             if it % 50 == 0:
@@ -1124,7 +1144,7 @@ class _State:
                 per_customer = phase[1] * (t_end - t_start) / spent / len(customers) \
                     if phase[1] >= 20 and spent > 0 else None
             threshold = acceptance_share(frac, len(busy), self.own, per_customer)
-            if rng.random() < ROUTE_DESTROY and busy:  # a whole route: lets a cluster change day
+            if rng.random() < route_share and busy:  # a whole route: lets a cluster change day
                 key = busy[int(rng.integers(len(busy)))]
                 group = [c for c in self.routes[key].seq if c in pos][:25]
                 if not group:
