@@ -69,6 +69,7 @@ JOINT_RELAX = True  # the first joint routing also lets customers seen several t
 JOINT_ADAPT = True  # ... destroy-and-repair rounds skipped while they gain less per second than joint routing
 HEAVY = 3.0  # ... except those whose visit loads a vehicle this many times the mean customer's or more
 IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
+IMPROVE_ROUNDS = 0.02  # with ownership, at most this share of the time for pattern and rep moves after each round
 POLISH_FIRST = 0.1  # at most this share of the time for the first re-routing of every day (then destroy-and-repair)
 POLISH_ADAPT = True  # with ownership, later polishes only while they gain as fast as destroy-and-repair
 MISSING_PENALTY = 1e6  # objective of destroy-and-repair: per visit left unplanned for want of room
@@ -243,9 +244,12 @@ class Engine:
             eligible, options, pattern, budget=JOINT_SHARE * self.time_limit, relax=JOINT_RELAX)
         if joint is not None:  # a shared fleet over several days, routed as one problem
             routes, pattern, loose = joint
-            fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
-                                             routes=self._complete_by_insertion(routes, pattern, loose)) \
-                if loose else None
+            fixed = None
+            if loose:
+                start, chosen = self._complete_loose(routes, pattern, loose,
+                                                     {c: options[(c, eligible[c][0])] for c in loose})
+                fixed = self._route_days_jointly(eligible, options, chosen, budget=JOINT_ROUND * self.time_limit,
+                                                 routes=start)
             if fixed is not None:  # the visits of the loose customers' patterns added, all days re-routed
                 routes, pattern = fixed[0], fixed[1]  # (once-seen customers may have changed day too)
             else:  # (nothing loose, or no solution: place the loose customers by exact insertion)
@@ -297,10 +301,10 @@ class Engine:
 
         ``relax``: a customer seen several times is not held to one pattern either: its k-th
         visit may take the k-th day of any of its patterns. Where the days the routing gives it
-        form one of its patterns, that is its pattern; the others (``loose``) get the pattern
-        cheapest to reach from there (:meth:`_nearest_pattern`), their visits on other days are
-        taken out, and the missing ones are left for the caller to add (a joint routing started
-        from these routes).
+        form one of its patterns, that is its pattern; the others (``loose``) keep their visits
+        where the routing put them (one a day) and, as a first guess, the pattern cheapest to
+        reach from there by estimate (:meth:`_nearest_pattern`): the caller chooses their
+        patterns (:meth:`_complete_loose`) and starts a joint routing from the result.
 
         Returns (routes, patterns, loose) or None if the fast engine cannot state the problem
         (windows that differ by day, breaks...) or finds no complete solution."""
@@ -376,34 +380,61 @@ class Engine:
                 loose.append(c)
                 p = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed)
             new_pattern[c] = p
+        held = set(loose)
+        kept: set[tuple[int, int]] = set()  # (loose customer, day): its first visit that day is kept
         for (v, d), seq in seqs.items():
-            rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
+            rt = make_route(inst, v, [c for c in seq if (not ((c, d) in kept or kept.add((c, d))) if c in held
+                                                         else c not in relaxed or d in new_pattern[c].days)], d)
             if rt is None:  # the engine and the timeline disagree: keep the day-by-day plan
                 return None
             new_routes[(v, d)] = rt
         return new_routes, new_pattern, loose
 
-    def _complete_by_insertion(self, routes: dict[Key, DayRoute], pattern: dict[int, Pattern],
-                               loose: list[int]) -> dict[Key, DayRoute]:
-        """``routes`` with the missing visits of the ``loose`` customers' patterns inserted where
-        they cost least (exact insertion, any vehicle of the day): the start of the joint routing
-        that completes their patterns, which then begins from a whole plan. A visit no route can
-        take is left for that routing to place."""
+    def _complete_loose(self, routes: dict[Key, DayRoute], pattern: dict[int, Pattern], loose: list[int],
+                        opts: dict[int, list[Pattern]]) -> tuple[dict[Key, DayRoute], dict[int, Pattern]]:
+        """The start of the joint routing that completes the ``loose`` customers' patterns (their
+        visits are on the days a relaxed routing gave them, one a day, in ``routes``): each in
+        turn, heaviest first, takes the pattern of ``opts[c]`` that costs least to reach from
+        the routes as they are by then: exact removal gain on each day it drops, exact insertion
+        (any vehicle of the day) on each day it lacks; a pattern a day cannot take (capacity,
+        duration) is out. A customer no pattern fits keeps its first guess (``pattern``), and a
+        visit no route can take is left for the joint routing to place. Returns the new routes
+        and patterns (``routes`` and ``pattern`` are not changed)."""
         inst = self.inst
         out = dict(routes)
-        for c in loose:
-            for d in pattern[c].days:
-                keys = [(v, d) for v in self.vehicles_on(d) if (v, d) in out]
-                if any(c in out[k].seq for k in keys):
-                    continue
-                best = None
-                for k in keys:
-                    ins = best_insertion(inst, k[0], out[k], c, tries=5, d=d)
-                    if ins is not None and (best is None or ins[0] < best[0]):
-                        best = (ins[0], k, ins[1])
-                if best is not None:
-                    out[best[1]] = best[2]
-        return out
+        chosen = dict(pattern)
+        weight = inst.demand if inst.demand is not None else np.zeros(inst.n)
+        for c in sorted(loose, key=lambda c: (-int(weight[c]), c)):
+            where = {k[1]: k for k in sorted(out) if c in out[k].seq}
+
+            def reach(p: Pattern, strict: bool) -> tuple[float, dict[Key, DayRoute]] | None:
+                total, new = 0.0, {}
+                for d in sorted(set(where) - set(p.days)):
+                    gain, nr = removal(inst, where[d][0], out[where[d]], c, d)
+                    total -= gain
+                    new[where[d]] = nr
+                for d in sorted(set(p.days) - set(where)):
+                    best = None
+                    for v in self.vehicles_on(d):
+                        ins = best_insertion(inst, v, out[(v, d)], c, tries=5, d=d) if (v, d) in out else None
+                        if ins is not None and (best is None or ins[0] < best[0]):
+                            best = (ins[0], (v, d), ins[1])
+                    if best is None:
+                        if strict:
+                            return None
+                        continue
+                    total += best[0]
+                    new[best[1]] = best[2]
+                return total, new
+
+            options = [(r[0], i, p, r[1]) for i, p in enumerate(opts[c]) if (r := reach(p, True)) is not None]
+            if options:
+                _cost, _i, p, new = min(options, key=lambda o: (o[0], o[1]))
+            else:
+                p, new = chosen[c], reach(chosen[c], False)[1]
+            chosen[c] = p
+            out.update(new)
+        return out, chosen
 
     def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
                          seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> Pattern:
@@ -508,6 +539,11 @@ class Engine:
                 state.lns(deadline=NEVER if self.deterministic else lns_end,
                           max_iters=max(50, int(20 * self.time_limit)) if self.deterministic else None,
                           schedule=schedule)
+                if inst.ownership and IMPROVE_ROUNDS:  # single-customer moves (destroy-and-repair moves 2 or more)
+                    state.restore_best()
+                    state.improve(deadline=NEVER if self.deterministic else
+                                  min(self._deadline(0.92), time.monotonic() + IMPROVE_ROUNDS * self.time_limit))
+                    state.note_best()
                 rates[0] = (v0 - state.best[0]) / max(1e-3, time.monotonic() - t0)
                 if self.deterministic or not (POLISH_ADAPT and inst.ownership) or rounds == 1 \
                         or rates[1] >= rates[0] or skipped >= 3:
