@@ -14,9 +14,10 @@
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
    first choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones
-   excepted), then take the pattern nearest to what the routing gave them, and the missing
-   visits are inserted before a joint routing completes the plan. Pattern moves and
-   destroy-and-repair then alternate with joint routings started from the current plan.
+   excepted); where those days form no pattern, each in turn takes the pattern cheapest to
+   reach on the routes as they are by then (:meth:`Engine._complete_loose`), and a joint
+   routing completes the plan. Pattern moves and destroy-and-repair (skipped while it gains
+   less per second) then alternate with joint routings started from the current plan.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
@@ -25,7 +26,8 @@
 6. *Polish*: routed days are re-optimised by the routing engine, warm-started; polish and
    destroy-and-repair alternate while time remains. Destroy-and-repair removes customers from
    all their days and puts them back by exact insertion; with account ownership, the days it
-   changed get their visit order improved before the state is judged.
+   changed get their visit order improved before the state is judged, each round ends with
+   pattern and rep moves, and a polish runs only while it gains as fast as destroy-and-repair.
 
 All choices are ordered and seeded. ``deterministic`` replaces every clock limit by counts.
 """
