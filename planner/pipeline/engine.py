@@ -14,10 +14,10 @@
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
    first choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones
-   excepted); where those days form no pattern, each in turn takes the pattern cheapest to
-   reach on the routes as they are by then (:meth:`Engine._complete_loose`), and a joint
-   routing completes the plan. Pattern moves and destroy-and-repair (skipped while it gains
-   less per second) then alternate with joint routings started from the current plan.
+   excepted), then take the pattern nearest to what the routing gave them, and the missing
+   visits are inserted before a joint routing completes the plan. Pattern moves and
+   destroy-and-repair (skipped while it gains less per second) then alternate with joint
+   routings started from the current plan.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
@@ -246,12 +246,9 @@ class Engine:
             eligible, options, pattern, budget=JOINT_SHARE * self.time_limit, relax=JOINT_RELAX)
         if joint is not None:  # a shared fleet over several days, routed as one problem
             routes, pattern, loose = joint
-            fixed = None
-            if loose:
-                start, chosen = self._complete_loose(routes, pattern, loose,
-                                                     {c: options[(c, eligible[c][0])] for c in loose})
-                fixed = self._route_days_jointly(eligible, options, chosen, budget=JOINT_ROUND * self.time_limit,
-                                                 routes=start)
+            fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
+                                             routes=self._complete_by_insertion(routes, pattern, loose)) \
+                if loose else None
             if fixed is not None:  # the visits of the loose customers' patterns added, all days re-routed
                 routes, pattern = fixed[0], fixed[1]  # (once-seen customers may have changed day too)
             else:  # (nothing loose, or no solution: place the loose customers by exact insertion)
@@ -303,10 +300,10 @@ class Engine:
 
         ``relax``: a customer seen several times is not held to one pattern either: its k-th
         visit may take the k-th day of any of its patterns. Where the days the routing gives it
-        form one of its patterns, that is its pattern; the others (``loose``) keep their visits
-        where the routing put them (one a day) and, as a first guess, the pattern cheapest to
-        reach from there by estimate (:meth:`_nearest_pattern`): the caller chooses their
-        patterns (:meth:`_complete_loose`) and starts a joint routing from the result.
+        form one of its patterns, that is its pattern; the others (``loose``) get the pattern
+        cheapest to reach from there (:meth:`_nearest_pattern`), their visits on other days are
+        taken out, and the missing ones are left for the caller to add (a joint routing started
+        from these routes).
 
         Returns (routes, patterns, loose) or None if the fast engine cannot state the problem
         (windows that differ by day, breaks...) or finds no complete solution."""
@@ -382,61 +379,34 @@ class Engine:
                 loose.append(c)
                 p = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed)
             new_pattern[c] = p
-        held = set(loose)
-        kept: set[tuple[int, int]] = set()  # (loose customer, day): its first visit that day is kept
         for (v, d), seq in seqs.items():
-            rt = make_route(inst, v, [c for c in seq if (not ((c, d) in kept or kept.add((c, d))) if c in held
-                                                         else c not in relaxed or d in new_pattern[c].days)], d)
+            rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
             if rt is None:  # the engine and the timeline disagree: keep the day-by-day plan
                 return None
             new_routes[(v, d)] = rt
         return new_routes, new_pattern, loose
 
-    def _complete_loose(self, routes: dict[Key, DayRoute], pattern: dict[int, Pattern], loose: list[int],
-                        opts: dict[int, list[Pattern]]) -> tuple[dict[Key, DayRoute], dict[int, Pattern]]:
-        """The start of the joint routing that completes the ``loose`` customers' patterns (their
-        visits are on the days a relaxed routing gave them, one a day, in ``routes``): each in
-        turn, heaviest first, takes the pattern of ``opts[c]`` that costs least to reach from
-        the routes as they are by then: exact removal gain on each day it drops, exact insertion
-        (any vehicle of the day) on each day it lacks; a pattern a day cannot take (capacity,
-        duration) is out. A customer no pattern fits keeps its first guess (``pattern``), and a
-        visit no route can take is left for the joint routing to place. Returns the new routes
-        and patterns (``routes`` and ``pattern`` are not changed)."""
+    def _complete_by_insertion(self, routes: dict[Key, DayRoute], pattern: dict[int, Pattern],
+                               loose: list[int]) -> dict[Key, DayRoute]:
+        """``routes`` with the missing visits of the ``loose`` customers' patterns inserted where
+        they cost least (exact insertion, any vehicle of the day): the start of the joint routing
+        that completes their patterns, which then begins from a whole plan. A visit no route can
+        take is left for that routing to place."""
         inst = self.inst
         out = dict(routes)
-        chosen = dict(pattern)
-        weight = inst.demand if inst.demand is not None else np.zeros(inst.n)
-        for c in sorted(loose, key=lambda c: (-int(weight[c]), c)):
-            where = {k[1]: k for k in sorted(out) if c in out[k].seq}
-
-            def reach(p: Pattern, strict: bool) -> tuple[float, dict[Key, DayRoute]] | None:
-                total, new = 0.0, {}
-                for d in sorted(set(where) - set(p.days)):
-                    gain, nr = removal(inst, where[d][0], out[where[d]], c, d)
-                    total -= gain
-                    new[where[d]] = nr
-                for d in sorted(set(p.days) - set(where)):
-                    best = None
-                    for v in self.vehicles_on(d):
-                        ins = best_insertion(inst, v, out[(v, d)], c, tries=5, d=d) if (v, d) in out else None
-                        if ins is not None and (best is None or ins[0] < best[0]):
-                            best = (ins[0], (v, d), ins[1])
-                    if best is None:
-                        if strict:
-                            return None
-                        continue
-                    total += best[0]
-                    new[best[1]] = best[2]
-                return total, new
-
-            options = [(r[0], i, p, r[1]) for i, p in enumerate(opts[c]) if (r := reach(p, True)) is not None]
-            if options:
-                _cost, _i, p, new = min(options, key=lambda o: (o[0], o[1]))
-            else:
-                p, new = chosen[c], reach(chosen[c], False)[1]
-            chosen[c] = p
-            out.update(new)
-        return out, chosen
+        for c in loose:
+            for d in pattern[c].days:
+                keys = [(v, d) for v in self.vehicles_on(d) if (v, d) in out]
+                if any(c in out[k].seq for k in keys):
+                    continue
+                best = None
+                for k in keys:
+                    ins = best_insertion(inst, k[0], out[k], c, tries=5, d=d)
+                    if ins is not None and (best is None or ins[0] < best[0]):
+                        best = (ins[0], k, ins[1])
+                if best is not None:
+                    out[best[1]] = best[2]
+        return out
 
     def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
                          seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> Pattern:

@@ -51,8 +51,7 @@ def test_a_heavy_customer_keeps_its_pattern_in_the_relaxed_routing(monkeypatch):
 def test_missing_visits_of_loose_customers_are_inserted_where_cheapest():
     # two vehicles, capacity 10. Day 1: V0 holds B (10, 0) with demand 8, V1 is empty. Loose X at
     # (10, 0) (demand 1) and Y at (0, 10) (demand 5), both with pattern days 0 and 1, are on day 0
-    # only. Y first (heavier): it no longer fits V0 on day 1 (8 + 5 > 10): V1, out and back 20.
-    # Then X joins B on V0 (0 extra km).
+    # only. X joins B on V0 (0 extra km); Y no longer fits V0 (8 + 1 + 5 > 10): V1, out and back 20.
     spec = {"B": ((10, 0), ((1,),), 8), "X": ((10, 0), ((0, 1),), 1), "Y": ((0, 10), ((0, 1),), 5)}
     eng = _engine(spec, vehicles=2, capacity=10)
     eligible, options, _ = eng.eligibility()
@@ -61,31 +60,8 @@ def test_missing_visits_of_loose_customers_are_inserted_where_cheapest():
                2: _pattern(options, eligible, 2, (0, 1))}
     routes = {(0, 0): make_route(inst, 0, [1, 2], 0), (1, 0): make_route(inst, 1, [], 0),
               (0, 1): make_route(inst, 0, [0], 1), (1, 1): make_route(inst, 1, [], 1)}
-    out, chosen = eng._complete_loose(routes, pattern, [1, 2], {c: options[(c, eligible[c][0])] for c in (1, 2)})
+    out = eng._complete_by_insertion(routes, pattern, [1, 2])
     assert out[(0, 0)] is routes[(0, 0)] and out[(1, 0)] is routes[(1, 0)]  # day 0 already had both
     assert sorted(out[(0, 1)].seq) == [0, 1] and out[(0, 1)].cost == 20.0
     assert out[(1, 1)].seq == [2] and out[(1, 1)].cost == 20.0
-    assert chosen[1].days == chosen[2].days == (0, 1)
     assert routes[(0, 1)].seq == [0]  # the routes given are not changed
-
-
-def test_loose_customers_choose_their_patterns_in_turn_on_the_routes_as_they_are_by_then():
-    # one vehicle a day, capacity 10, everyone at (10, 0): a route costs 20 km. B (demand 5) is on
-    # day 2. Loose X and Y (demand 4 each, patterns 0 2 or 1 3) were routed on days 0 and 3.
-    # X first (same demand, lower index): 0 2 drops day 3 (Y stays: gain 0) and joins B on day 2
-    # (5 + 4 <= 10: +0), 0 in all; 1 3 would add day 1 (+20). Y then: 0 2 no longer fits day 2
-    # (5 + 4 + 4 > 10), so 1 3: drops day 0 (X stays: gain 0), opens day 1 (+20).
-    # Each judged alone on the routes as given, both would take 0 2 and day 2 could not hold them.
-    spec = {"B": ((10, 0), ((2,),), 5), "X": ((10, 0), ((0, 2), (1, 3)), 4), "Y": ((10, 0), ((0, 2), (1, 3)), 4)}
-    eng = _engine(spec, capacity=10)
-    eligible, options, _ = eng.eligibility()
-    inst = eng.inst
-    pattern = {0: _pattern(options, eligible, 0, (2,)), 1: _pattern(options, eligible, 1, (0, 2)),
-               2: _pattern(options, eligible, 2, (0, 2))}
-    routes = {(0, 0): make_route(inst, 0, [1, 2], 0), (0, 1): make_route(inst, 0, [], 1),
-              (0, 2): make_route(inst, 0, [0], 2), (0, 3): make_route(inst, 0, [1, 2], 3)}
-    out, chosen = eng._complete_loose(routes, pattern, [1, 2], {c: options[(c, eligible[c][0])] for c in (1, 2)})
-    assert chosen[1].days == (0, 2) and chosen[2].days == (1, 3)
-    assert [sorted(out[(0, d)].seq) for d in range(4)] == [[1], [2], [0, 1], [2]]
-    assert sum(rt.cost for rt in out.values()) == 80.0
-    assert pattern[2].days == (0, 2)  # (the guess given is not changed)
