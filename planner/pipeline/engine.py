@@ -452,7 +452,7 @@ class Engine:
             rounds += 1
             state.improve(deadline=NEVER if self.deterministic else
                           min(self._deadline(0.95), time.monotonic() + 0.05 * self.time_limit))
-            if self.deterministic or not JOINT_ADAPT or rounds == 1 or rates[0] >= rates[1] or skipped >= 3:
+            if self.deterministic or not JOINT_ADAPT or _worth_running(rounds, rates[0], rates[1], skipped):
                 t0, v0 = time.monotonic(), state.total + state._penalties()
                 state.lns(deadline=NEVER if self.deterministic else
                           min(self._deadline(0.95), time.monotonic() + JOINT_LNS * self.time_limit),
@@ -517,8 +517,8 @@ class Engine:
                                   min(self._deadline(0.92), time.monotonic() + IMPROVE_ROUNDS * self.time_limit))
                     state.note_best()
                 rates[0] = (v0 - state.best[0]) / max(1e-3, time.monotonic() - t0)
-                if self.deterministic or not (POLISH_ADAPT and inst.ownership) or rounds == 1 \
-                        or rates[1] >= rates[0] or skipped >= 3:
+                if self.deterministic or not (POLISH_ADAPT and inst.ownership) \
+                        or _worth_running(rounds, rates[1], rates[0], skipped):
                     self.progress("polish", 0.93)
                     t0, v0 = time.monotonic(), state.total
                     state.polish(deadline=NEVER if self.deterministic else
@@ -628,6 +628,14 @@ def acceptance_share(progress: float, busy_routes: int, ownership: bool,
     if ownership and iters_per_customer is not None and iters_per_customer < ACCEPT_ITERS:
         share *= max(0.0, iters_per_customer) / ACCEPT_ITERS
     return share
+
+
+def _worth_running(rounds: int, rate: float, other_rate: float, skipped: int) -> bool:
+    """Whether a step run between rounds (a polish, or destroy-and-repair beside joint routing)
+    runs this round: always in the first; then while its last run gained at least as much per
+    second (``rate``) as the other step's (``other_rate``), and after three rounds skipped in a
+    row (the rates change as the search goes)."""
+    return rounds == 1 or rate >= other_rate or skipped >= 3
 
 
 def _free_day(opts: list[Pattern]) -> bool:
@@ -1142,13 +1150,11 @@ class _State:
                 worst = self._worst_placed(customers) if WORST_SEED and self.own else []
             if max_iters is not None and deadline == NEVER:
                 frac = it / max_iters
-            else:
-                frac = min(1.0, (time.monotonic() - t_start) / max(1e-3, t_end - t_start))
-            if max_iters is not None and deadline == NEVER:
                 per_customer = max_iters / len(customers)
-            else:  # the phase's iterations so far, at the pace so far, over the whole phase
-                phase[1] += 1
+            else:
                 spent = time.monotonic() - t_start
+                frac = min(1.0, spent / max(1e-3, t_end - t_start))
+                phase[1] += 1  # the phase's iterations so far, at the pace so far, over the whole phase
                 per_customer = phase[1] * (t_end - t_start) / spent / len(customers) \
                     if phase[1] >= 20 and spent > 0 else None
             threshold = acceptance_share(frac, len(busy), self.own, per_customer)
