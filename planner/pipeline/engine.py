@@ -14,8 +14,9 @@
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
    first choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones
-   excepted), then take the pattern nearest to what the routing gave them, and the missing
-   visits are inserted before a joint routing completes the plan. Pattern moves and
+   excepted); those whose days form no pattern then take the one nearest to them, half at a time
+   with the others still free in a joint routing between (:meth:`Engine._settle`), and the
+   missing visits are inserted before a joint routing completes the plan. Pattern moves and
    destroy-and-repair (skipped while it gains less per second) then alternate with joint
    routings started from the current plan.
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -52,6 +53,19 @@ from planner.solver.problem import (BreakSpec, RoutingEngine, RoutingProblem, Se
 
 Progress = Callable[[str, float], None]
 Key = tuple[int, int]
+
+
+class JointRouting(NamedTuple):
+    """What a joint routing of all days gives (:meth:`Engine._route_days_jointly`)."""
+
+    routes: dict[Key, DayRoute]
+    pattern: dict[int, Pattern]
+    loose: list[int]
+    """Relaxed customers whose days formed none of their patterns, now given their nearest one
+    (their visits on its other days taken out, the missing ones not yet added)."""
+    relaxed: list[int]
+    """Relaxed customers left so for a later round (``settle`` < 1): their visits stay on the
+    days the routing gave them, which form none of their patterns."""
 DROP_PENALTY = 10 ** 11
 COST_SCALE = 100  # engine cost units per currency unit per metre (cost_per_km * 100 per metre)
 NEVER = float("inf")
@@ -65,9 +79,12 @@ ROUTE_MOVES = True  # with ownership, destroy-and-repair improves the order of t
 WORST_SEED = 0.5  # with ownership, share of the other destroy steps seeded by a worst-placed customer
 EXACT_CANDIDATES = 6  # (rep, pattern) alternatives priced exactly per customer; the rest by estimate
 JOINT_SHARE = 0.4  # shared fleet over several days: share of the time for the first routing of all days as one
-JOINT_ROUND = 0.15  # problem, then for each joint routing started from the current plan, after
+JOINT_FIRST = 0.25  # problem (of which the relaxed routing takes this share, then rounds settling the patterns),
+JOINT_ROUND = 0.15  # then for each joint routing started from the current plan, after
 JOINT_LNS = 0.08  # that share of destroy-and-repair
 JOINT_RELAX = True  # the first joint routing also lets customers seen several times choose their days
+SETTLE = 0.5  # ... those whose days form none of their patterns: share given their nearest pattern per round
+SETTLE_ROUND = 0.03  # ... each round a joint routing of this share of the time, the others still relaxed
 JOINT_ADAPT = True  # ... destroy-and-repair rounds skipped while they gain less per second than joint routing
 HEAVY = 3.0  # ... except those whose visit loads a vehicle this many times the mean customer's or more
 IMPROVE_PASSES = 10  # pattern and rep moves: at most this many passes over the customers
@@ -114,6 +131,7 @@ class Engine:
         self.dist_m = np.rint(inst.dist_km * 1000).astype(np.int64)
         self.t0 = time.monotonic()
         self.break_free = [0, 0]  # days routed without their lunch breaks first: kept, solved again with them
+        self.settle_rounds = 0  # rounds of settling the patterns after the relaxed joint routing (_settle)
 
     # ------------------------------------------------------------------ helpers
     def _elapsed(self) -> float:
@@ -243,9 +261,10 @@ class Engine:
             days = sorted({d for rd in inst.reps for d in rd.day_offsets})
             groups = [(self.vehicles_on(d), d) for d in days]
         joint = None if inst.ownership or not self.do_improve else self._route_days_jointly(
-            eligible, options, pattern, budget=JOINT_SHARE * self.time_limit, relax=JOINT_RELAX)
+            eligible, options, pattern, budget=(JOINT_FIRST if JOINT_RELAX else JOINT_SHARE) * self.time_limit,
+            relax=JOINT_RELAX, settle=SETTLE if JOINT_RELAX else 1.0)
         if joint is not None:  # a shared fleet over several days, routed as one problem
-            routes, pattern, loose = joint
+            routes, pattern, loose = self._settle(eligible, options, joint)
             fixed = self._route_days_jointly(eligible, options, pattern, budget=JOINT_ROUND * self.time_limit,
                                              routes=self._complete_by_insertion(routes, pattern, loose)) \
                 if loose else None
@@ -259,7 +278,8 @@ class Engine:
             state.polished_once = True
             if fixed is None:
                 state.place_new(loose)
-            state.stats["joint_rounds"] = 1 + (fixed is not None)
+            state.stats["joint_rounds"] = 1 + self.settle_rounds + (fixed is not None)
+            state.stats["settle_rounds"] = self.settle_rounds
             state.stats["joint_loose"] = len(loose)
             self.progress("improvement", 0.45)
             return self._search_joint(state, eligible, options, unplanned)
@@ -290,8 +310,8 @@ class Engine:
         return self._search(state, unplanned)
 
     def _route_days_jointly(self, eligible, options, pattern: dict[int, Pattern], budget: float,
-                            routes: dict[Key, DayRoute] | None = None, relax: bool = False,
-                            seed: int | None = None):
+                            routes: dict[Key, DayRoute] | None = None, relax: bool | set[int] = False,
+                            seed: int | None = None, settle: float = 1.0) -> JointRouting | None:
         """Shared fleet over several days: route all days as one problem, the vehicles of every
         day together, in which a customer seen once whose pattern may be any of several days is
         one visit any of those days' vehicles may make (so the day is chosen with the routes);
@@ -303,9 +323,11 @@ class Engine:
         form one of its patterns, that is its pattern; the others (``loose``) get the pattern
         cheapest to reach from there (:meth:`_nearest_pattern`), their visits on other days are
         taken out, and the missing ones are left for the caller to add (a joint routing started
-        from these routes).
+        from these routes). A set: only these customers are relaxed. ``settle`` < 1: only that
+        share of the loose customers (at least one), those whose nearest pattern costs least to
+        reach, get it; the others stay as routed, still relaxed (:meth:`_settle`).
 
-        Returns (routes, patterns, loose) or None if the fast engine cannot state the problem
+        Returns the routes, patterns, loose and still relaxed customers, or None if the fast engine cannot state the problem
         (windows that differ by day, breaks...) or finds no complete solution."""
         inst = self.inst
         worked = {d for rd in inst.reps for d in rd.day_offsets}
@@ -325,7 +347,7 @@ class Engine:
             if _free_day(opts):
                 free[c] = {p.days[0]: p for p in opts}
                 visits.append((c, tuple(sorted(free[c]))))
-            elif relax and len(opts) > 1 and len({len(p.days) for p in opts}) == 1 and not any(p.short for p in opts) \
+            elif relax and (relax is True or c in relax) and len(opts) > 1 and len({len(p.days) for p in opts}) == 1 and not any(p.short for p in opts) \
                     and not (heavy and inst.demand[c] >= heavy):
                 relaxed[c] = {p.days: p for p in opts}
                 visits.extend((c, tuple(sorted({p.days[k] for p in opts}))) for k in range(len(opts[0].days)))
@@ -371,20 +393,50 @@ class Engine:
                     new_pattern[c] = free[c][d]
                 elif c in relaxed:
                     got.setdefault(c, []).append(d)
-        loose = []
+        reach: dict[int, float] = {}  # loose customer -> estimated cost of reaching its nearest pattern
         as_routed: dict[Key, DayRoute | None] = {}  # the routes as the engine gave them, made on demand
         for c, ds in sorted(got.items()):
             p = relaxed[c].get(tuple(sorted(ds)))
             if p is None:
-                loose.append(c)
-                p = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed)
+                p, reach[c] = self._nearest_pattern(c, ds, relaxed[c], seqs, as_routed)
             new_pattern[c] = p
+        by_reach = sorted(reach, key=lambda c: (reach[c], c))
+        n_settled = len(by_reach) if settle >= 1 else max(1, int(np.ceil(settle * len(by_reach))))
+        loose, still = sorted(by_reach[:n_settled]), set(by_reach[n_settled:])
         for (v, d), seq in seqs.items():
-            rt = make_route(inst, v, [c for c in seq if c not in relaxed or d in new_pattern[c].days], d)
+            rt = make_route(inst, v, [c for c in seq if c not in relaxed or c in still or d in new_pattern[c].days], d)
             if rt is None:  # the engine and the timeline disagree: keep the day-by-day plan
                 return None
             new_routes[(v, d)] = rt
-        return new_routes, new_pattern, loose
+        return JointRouting(new_routes, new_pattern, loose, sorted(still))
+
+    def _settle(self, eligible, options, joint: JointRouting) -> tuple[dict[Key, DayRoute], dict[int, Pattern], list[int]]:
+        """Patterns for the customers a relaxed joint routing left on days that form none of
+        theirs, a share per round (``SETTLE``, the cheapest to reach first): each round, the
+        missing visits of those just settled are inserted and all days are routed again, the
+        others still relaxed, so that they fit around the settled ones, and more of them end on
+        days that form a pattern. Settling all at once changes the plan abruptly: on Cordeau p08,
+        39 of 46 customers (a pattern is one of 0-2, 1-3, 2-4) are loose after the relaxed
+        routing, and the joint routing completing them often found no solution in its time.
+
+        Rounds of ``SETTLE_ROUND`` of the time until ``JOINT_SHARE`` is spent (five when
+        deterministic); the last settles all. Returns the routes, patterns and loose customers,
+        all of them with a pattern (missing visits not yet inserted, as for ``joint``)."""
+        routes, pattern, loose, relaxed = joint
+        settled = list(loose)
+        self.settle_rounds = 0
+        while relaxed:
+            self.settle_rounds += 1
+            last = self.settle_rounds >= 5 if self.deterministic else \
+                self._elapsed() + 2 * SETTLE_ROUND * self.time_limit > JOINT_SHARE * self.time_limit
+            nxt = self._route_days_jointly(eligible, options, pattern, budget=SETTLE_ROUND * self.time_limit,
+                                           routes=self._complete_by_insertion(routes, pattern, loose),
+                                           relax=set(relaxed), settle=1.0 if last else SETTLE)
+            if nxt is None:  # (the completion that follows takes the still relaxed ones out of other days)
+                return routes, pattern, settled + relaxed
+            routes, pattern, loose, relaxed = nxt
+            settled += loose
+        return routes, pattern, settled
 
     def _complete_by_insertion(self, routes: dict[Key, DayRoute], pattern: dict[int, Pattern],
                                loose: list[int]) -> dict[Key, DayRoute]:
@@ -409,11 +461,11 @@ class Engine:
         return out
 
     def _nearest_pattern(self, c: int, days: list[int], patterns: dict[tuple[int, ...], Pattern],
-                         seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> Pattern:
+                         seqs: dict[Key, list[int]], routes: dict[Key, DayRoute | None]) -> tuple[Pattern, float]:
         """The pattern of ``c`` that costs least to reach from where a relaxed joint routing put its
-        visits (on ``days``, in the routes ``seqs``; ``routes`` caches them as made): the estimated
-        insertion on each day it lacks less the removal gain on each day it drops; ties by the
-        pattern order."""
+        visits (on ``days``, in the routes ``seqs``; ``routes`` caches them as made), and that
+        cost: the estimated insertion on each day it lacks less the removal gain on each day it
+        drops; ties by the pattern order."""
         inst = self.inst
 
         def route(k: Key) -> DayRoute | None:
@@ -434,7 +486,8 @@ class Engine:
                 total -= removal(inst, where[d][0], rt, c, d)[0] if rt is not None else 0.0
             return total
 
-        return min(patterns.values(), key=cost)
+        best_cost, _i, best = min(((cost(p), i, p) for i, p in enumerate(patterns.values())), key=lambda t: t[:2])
+        return best, best_cost
 
     def _search_joint(self, state: "_State", eligible, options, unplanned: list) -> EngineResult:
         """Shared fleet over several days, after a first joint routing: rounds of pattern moves
@@ -478,7 +531,7 @@ class Engine:
                     state = new
                     state.stats["joint_rounds"] = state.stats.get("joint_rounds", 0) + 1
             rates[1] = (before - state.total - state._penalties()) / max(1e-3, time.monotonic() - t0)
-            if self.deterministic and rounds >= 3 or time.monotonic() > self._deadline(0.9):
+            if self.deterministic and rounds >= 3 or time.monotonic() > self._deadline(0.96):
                 break
         return self._search(state, unplanned, improve=False)
 

@@ -1,5 +1,5 @@
-"""Shared fleet, relaxed joint routing: heavy customers held to a pattern, loose ones completed
-from a whole plan (missing visits inserted first)."""
+"""Shared fleet, relaxed joint routing: heavy customers held to a pattern, loose ones settled a
+share at a time and completed from a whole plan (missing visits inserted first)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -39,11 +39,11 @@ def test_a_heavy_customer_keeps_its_pattern_in_the_relaxed_routing(monkeypatch):
     eligible, options, _ = eng.eligibility()
     pattern = {c: _pattern(options, eligible, c, (0, 2)) for c in range(3)}
     pattern[3] = _pattern(options, eligible, 3, (1, 3))
-    routes, new_pattern, loose = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
+    routes, new_pattern, loose, _ = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
     assert new_pattern[3].days == (1, 3) and loose == []
     assert round(sum(rt.cost for rt in routes.values()), 6) == 80.0
     monkeypatch.setattr(engine, "HEAVY", 4.0)  # 30 < 4 x 8.25: relaxed
-    routes, new_pattern, loose = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
+    routes, new_pattern, loose, _ = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
     assert new_pattern[3].days == (0, 2) and loose == []
     assert round(sum(rt.cost for rt in routes.values()), 6) == 40.0
 
@@ -65,3 +65,50 @@ def test_missing_visits_of_loose_customers_are_inserted_where_cheapest():
     assert sorted(out[(0, 1)].seq) == [0, 1] and out[(0, 1)].cost == 20.0
     assert out[(1, 1)].seq == [2] and out[(1, 1)].cost == 20.0
     assert routes[(0, 1)].seq == [0]  # the routes given are not changed
+
+
+def _two_loose():
+    """Four days, one vehicle a day. A (10, 0) is seen on days 0 and 3, B (0, 10) on days 1 and 2.
+    X (10, 0) and Y (0, 5) may take days 0 2 or 1 3. Relaxed (first visit day 0 or 1, second day 2
+    or 3), X rides with A (days 0 3) and Y with B (days 1 2), for free: four routes of 20 km.
+    Neither pair of days is a pattern. Reaching one costs X a day with B (10 + 14.14 - 10 = 14.14
+    km) and Y a day with A (10 + 11.18 + 5 - 20 = 6.18 km)."""
+    spec = {"A": ((10, 0), ((0, 3),), 1), "B": ((0, 10), ((1, 2),), 1),
+            "X": ((10, 0), ((0, 2), (1, 3)), 1), "Y": ((0, 5), ((0, 2), (1, 3)), 1)}
+    eng = _engine(spec)
+    eligible, options, _ = eng.eligibility()
+    pattern = {0: _pattern(options, eligible, 0, (0, 3)), 1: _pattern(options, eligible, 1, (1, 2)),
+               2: _pattern(options, eligible, 2, (0, 2)), 3: _pattern(options, eligible, 3, (0, 2))}
+    return eng, eligible, options, pattern
+
+
+def _days(routes, c):
+    return sorted(d for (_v, d), rt in routes.items() if c in rt.seq)
+
+
+def test_a_share_of_the_loose_customers_is_settled_cheapest_to_reach_first():
+    eng, eligible, options, pattern = _two_loose()
+    out = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True, settle=0.5)
+    # half of two: one settled, Y (6.18 to reach against 14.14); both its patterns cost the same
+    # (a day with A), ties go to the first, 0 2: its visit on day 1 is taken out, day 0 is missing
+    assert out.loose == [3] and out.relaxed == [2]
+    assert out.pattern[3].days == (0, 2) and _days(out.routes, 3) == [2]
+    assert _days(out.routes, 2) == [0, 3]  # X stays where the routing put it, still relaxed
+    assert round(sum(rt.cost for rt in out.routes.values()), 6) == 80.0
+    # all at once (settle 1): both loose, none left relaxed
+    out = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True)
+    assert out.loose == [2, 3] and out.relaxed == [] and _days(out.routes, 2) in ([0], [3])
+
+
+def test_settling_ends_with_every_customer_on_the_days_of_one_of_its_patterns():
+    # every way of giving X and Y a pattern costs 14.14 + 6.18 km on top of the 80: 100.32 km
+    eng, eligible, options, pattern = _two_loose()
+    eng.deterministic = True
+    first = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True, settle=0.5)
+    routes, new_pattern, loose = eng._settle(eligible, options, first)
+    assert eng.settle_rounds == 1 and sorted(loose) == [2, 3]
+    fixed = eng._route_days_jointly(eligible, options, new_pattern, budget=1.0,
+                                    routes=eng._complete_by_insertion(routes, new_pattern, loose))
+    for c, p in fixed.pattern.items():
+        assert _days(fixed.routes, c) == list(p.days)
+    assert round(sum(rt.cost for rt in fixed.routes.values()), 2) == 100.32
