@@ -112,3 +112,37 @@ def test_settling_ends_with_every_customer_on_the_days_of_one_of_its_patterns():
     for c, p in fixed.pattern.items():
         assert _days(fixed.routes, c) == list(p.days)
     assert round(sum(rt.cost for rt in fixed.routes.values()), 2) == 100.32
+
+
+def test_a_pattern_move_over_a_route_load_is_taken_and_the_joint_routing_repairs_it():
+    # Two vehicles a day, capacity 10. Days 1 and 3: V0 takes A (10, 0), demand 6; V1 takes C
+    # (10, 1) and D (0, 10), demand 4 each (10.05 + 13.45 + 10 = 33.50 km). X (10, 0), demand 6,
+    # is alone on days 0 and 2 (20 km each) and may take 1 3 instead: no vehicle of those days has
+    # room for it as routed (6 + 6, 8 + 6 > 10), but the day has room (20 >= 6 + 4 + 4 + 6), re-packed as {A, C} and {X, D}: 21.05 + 34.14 km a day, 110.38 in
+    # all against 147.01. Priced at the plan's metres per unit of load (147,000 / 40), X beside A
+    # costs 0 km + 2 units over (7,350) against the 20,000 it saves: it moves, and the joint
+    # routing from that start repairs the overload.
+    spec = {"A": ((10, 0), ((1, 3),), 6), "C": ((10, 1), ((1, 3),), 4), "D": ((0, 10), ((1, 3),), 4),
+            "X": ((10, 0), ((0, 2), (1, 3)), 6)}
+    eng = _engine(spec, vehicles=2, capacity=10)
+    eligible, options, _ = eng.eligibility()
+    inst = eng.inst
+    pattern = {c: _pattern(options, eligible, c, (1, 3)) for c in range(3)}
+    pattern[3] = _pattern(options, eligible, 3, (0, 2))
+    routes = {}
+    for d in range(4):
+        routes[(0, d)] = make_route(inst, 0, [0] if d in (1, 3) else [3], d)
+        routes[(1, d)] = make_route(inst, 1, [1, 2] if d in (1, 3) else [], d)
+    assert round(sum(rt.cost for rt in routes.values()), 2) == 147.01
+    seqs, moved_pattern, moved = eng._penalized_start(routes, pattern, eligible, options, deadline=engine.NEVER)
+    assert moved == 1 and moved_pattern[3].days == (1, 3)
+    assert seqs[(0, 1)] == [3, 0] and seqs[(0, 3)] == [3, 0] and seqs[(0, 0)] == [] and seqs[(0, 2)] == []
+    out = eng._route_days_jointly(eligible, options, moved_pattern, budget=1.0, sequences=seqs)
+    assert out.pattern[3].days == (1, 3) and _days(out.routes, 3) == [1, 3]
+    assert round(sum(rt.cost for rt in out.routes.values()), 2) == 110.38
+
+
+def test_patterns_are_relaxed_only_with_time_enough_per_visit():
+    # 0.08 s a visit: 864 visits (Cordeau pr10) need 69.12 s, 648 (pr09) 51.84 s
+    assert not engine.relax_pays(60.0, 864) and engine.relax_pays(70.0, 864)
+    assert engine.relax_pays(60.0, 648) and engine.relax_pays(51.84, 648) and not engine.relax_pays(51.8, 648)

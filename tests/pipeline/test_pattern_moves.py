@@ -1,0 +1,92 @@
+"""Pattern moves priced with penalties (:mod:`planner.pipeline.pattern_moves`), by hand.
+
+Locations on a line: customers 0 and 1 at x = 10, the depot (location 2) at x = 0. Customer 0
+(demand 6) is seen once, on day 0 or day 1, now on day 0 alone: a route of 20 (out and back).
+Customer 1 (demand 6) is on day 1 with vehicle 0. Vehicles have capacity 10.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.pipeline.pattern_moves import Fleet, penalized_pattern_moves
+from planner.scheduling.patterns import Pattern
+
+X = np.array([10.0, 10.0, 0.0])
+DIST = np.abs(X[:, None] - X[None, :])
+DUR = DIST.copy()
+SERVICE = np.zeros(3)
+DEMAND = np.array([6.0, 6.0, 0.0])
+DAY0, DAY1 = Pattern((0,)), Pattern((1,))
+OPTIONS = {0: [DAY0, DAY1], 1: [DAY1]}
+
+
+def _fleet(n: int, span: float | None = None) -> Fleet:
+    return Fleet(start=[2] * n, end=[2] * n, capacity=[10] * n, span=[span] * n)
+
+
+def _run(seqs, load_price, fleet, time_price=0.0):
+    return penalized_pattern_moves(seqs, {0: DAY0, 1: DAY1}, OPTIONS.__getitem__, fleet, DIST, DUR, SERVICE,
+                                   DEMAND, [0, 1], load_price=load_price, time_price=time_price)
+
+
+def test_an_overload_is_taken_when_its_price_is_below_the_gain():
+    # Day 1 has a second, empty vehicle. Moving 0 to day 1 saves 20 on day 0; beside 1 on vehicle 0
+    # it adds 0 km and 2 units of excess load (12 > 10): 2 x 5 = 10 < 20, taken (alone on vehicle 1
+    # it would add 20, no better than staying).
+    seqs = {(0, 0): [0], (0, 1): [1], (1, 1): []}
+    new, pattern, moved = _run(seqs, load_price=5.0, fleet=_fleet(2))
+    assert moved == 1 and pattern[0] is DAY1
+    assert new == {(0, 0): [], (0, 1): [0, 1], (1, 1): []}
+    assert seqs == {(0, 0): [0], (0, 1): [1], (1, 1): []}  # the input is left as it was
+
+
+def test_an_overload_dearer_than_the_gain_is_not_taken():
+    # 2 x 15 = 30 beside customer 1; 20 on the empty vehicle: neither beats the 20 day 0 saves.
+    seqs = {(0, 0): [0], (0, 1): [1], (1, 1): []}
+    new, pattern, moved = _run(seqs, load_price=15.0, fleet=_fleet(2))
+    assert moved == 0 and pattern[0] is DAY0
+    assert new == seqs
+
+
+def test_a_day_whose_vehicles_cannot_carry_the_load_takes_no_more():
+    # Day 1 with one vehicle only: 6 + 6 > 10 for the day as a whole, free penalty or not.
+    seqs = {(0, 0): [0], (0, 1): [1]}
+    new, pattern, moved = _run(seqs, load_price=0.0, fleet=_fleet(1))
+    assert moved == 0 and pattern[0] is DAY0 and new == seqs
+
+
+@pytest.mark.parametrize("price, moved", [(1.0, 1), (3.0, 1), (5.0, 0)])
+def test_working_time_beyond_the_span_is_priced_per_second(price, moved):
+    # Loads unlimited, spans of 25 s, both customers 10 s of service (one second per km). Day 0:
+    # customer 0 alone works 20 + 10 = 30 s (5 over); removal saves 20 km + 5 x price. Day 1:
+    # vehicle 0 with customer 1 already works 30 s; with customer 0 too, 40 s: 0 km + 10 x price
+    # more. Vehicle 1, empty: 20 km + 5 x price. Price 1: 10 < 25, moved beside customer 1;
+    # price 3: 30 < 35, moved; price 5: 50 and 45, not below the 45 saved: stays.
+    service = np.array([10.0, 10.0, 0.0])
+    fleet = Fleet(start=[2, 2], end=[2, 2], capacity=[None, None], span=[25.0, 25.0])
+    seqs = {(0, 0): [0], (0, 1): [1], (1, 1): []}
+    new, pattern, n = penalized_pattern_moves(seqs, {0: DAY0, 1: DAY1}, OPTIONS.__getitem__, fleet, DIST, DUR,
+                                              service, DEMAND, [0], load_price=0.0, time_price=price)
+    assert n == moved
+    assert new[(0, 1)] == ([0, 1] if moved else [1]) and new[(0, 0)] == ([] if moved else [0])
+
+
+@pytest.mark.parametrize("price, days, seq", [(5.0, DAY1, [0, 1]), (15.0, DAY0, [1])])
+def test_a_customer_missing_its_visits_takes_the_cheapest_pattern(price, days, seq):
+    # Customer 0 is on no day (its pattern, day 0, not made): placed whatever it saves. Day 0
+    # alone: 20; day 1 beside customer 1: 0 km + 2 x price; day 1 on the empty vehicle: 20.
+    # Price 5: 10, day 1 beside customer 1. Price 15: 20 either way, its own pattern kept.
+    seqs = {(0, 0): [], (0, 1): [1], (1, 1): []}
+    new, pattern, moved = _run(seqs, load_price=price, fleet=_fleet(2))
+    assert moved == 1 and pattern[0] is days and new[(0, 1)] == seq
+    assert sum(len(s) for s in new.values()) == 2
+
+
+def test_a_missing_visit_is_placed_even_on_a_day_over_its_load():
+    # Day 1 only, one vehicle: 6 + 6 > 10, yet the visit must be made: it goes in, over the load.
+    seqs = {(0, 1): [1]}
+    new, pattern, moved = penalized_pattern_moves(seqs, {0: DAY1, 1: DAY1}, {0: [DAY1], 1: [DAY1]}.__getitem__,
+                                                  _fleet(1), DIST, DUR, SERVICE, DEMAND, [0, 1],
+                                                  load_price=1.0, time_price=0.0)
+    assert moved == 1 and new == {(0, 1): [0, 1]}
