@@ -14,11 +14,12 @@
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
    its allowed days may make, so its day is chosen with the routes; customers seen more often
    first choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones
-   excepted); those whose days form no pattern then take the one nearest to them, half at a time
-   with the others still free in a joint routing between (:meth:`Engine._settle`), and the
-   missing visits are inserted before a joint routing completes the plan. Pattern moves and
-   destroy-and-repair (skipped while it gains less per second) then alternate with joint
-   routings started from the current plan.
+   excepted; only with time enough per visit: :func:`relax_pays`); those whose days form no
+   pattern then take the one nearest to them, half at a time with the others still free in a
+   joint routing between (:meth:`Engine._settle`), and the missing visits are inserted before a
+   joint routing completes the plan. Pattern moves and destroy-and-repair (skipped while it gains less per second) then alternate with joint
+   routings started from the current plan, or, after one that gained almost nothing, from
+   pattern moves that may overload routes at a price (:mod:`planner.pipeline.pattern_moves`).
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
@@ -539,7 +540,9 @@ class Engine:
         Destroy-and-repair is skipped (at most three rounds in a row) while its last round gained
         less per second than the last joint routing: on tight routes its insertions often find
         nothing the joint routing would not, and the time goes to the joint routing. Each joint
-        routing searches with its own seed (the same seed from its own result would repeat it)."""
+        routing searches with its own seed (the same seed from its own result would repeat it).
+        One that follows a joint routing that gained less than :data:`STUCK` starts from
+        :meth:`_penalized_start` instead (at a price halved each time it moves nothing)."""
         rounds = 0
         rates = [0.0, 0.0]  # gain per second of the last destroy-and-repair and of the last joint routing
         skipped = 0
