@@ -9,17 +9,18 @@
    as in the periodic VRP) patterns are chosen for the whole fleet.
 3. *Routing*: every rep-day (or, shared, every day with all its vehicles) is routed by a routing
    engine; visits that cannot fit are dropped; times are then recomputed exactly by the timeline.
-   Days with a lunch break are routed without it first (:meth:`Engine.route_day`).
-   A shared fleet over several days is routed as one problem when the fast engine can state it
-   (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of
-   its allowed days may make, so its day is chosen with the routes; customers seen more often
-   first choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones
-   excepted; only with time enough per visit: :func:`relax_pays`); those whose days form no
-   pattern then take the one nearest to them, half at a time with the others still free in a
-   joint routing between (:meth:`Engine._settle`), and the missing visits are inserted before a
-   joint routing completes the plan. Pattern moves and destroy-and-repair (skipped while it gains less per second) then alternate with joint
-   routings started from the current plan, or, after one that gained almost nothing, from
-   pattern moves that may overload routes at a price (:mod:`planner.pipeline.pattern_moves`).
+   Days with a lunch break are routed without it first (:meth:`Engine.route_day`). A shared fleet
+   over several days is routed as one problem when the fast engine can state it
+   (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of its
+   allowed days may make, so its day is chosen with the routes; customers seen more often first
+   choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones excepted;
+   only with time enough per visit: :func:`relax_pays`); those whose days form no pattern then take
+   the one nearest to them, half at a time with the others still free in a joint routing between
+   (:meth:`Engine._settle`), and the missing visits are inserted before a joint routing completes
+   the plan. Pattern moves and destroy-and-repair (skipped while it gains less per second) then
+   alternate with joint routings started from the current plan, or, after one that gained almost
+   nothing, from pattern moves that may overload routes at a price
+   (:mod:`planner.pipeline.pattern_moves`).
 4. *Repair*: a customer with a dropped visit moves to another pattern, or another rep, where
    every visit of the pattern fits (exact insertion); else the visit is reported with a reason.
 5. *Improvement with routed costs*: customers change pattern, and unpinned ones change rep, when
