@@ -2,27 +2,12 @@
 share at a time and completed from a whole plan (missing visits inserted first)."""
 from __future__ import annotations
 
-import datetime as dt
-from types import MappingProxyType
-
-from planner.bench.planar import to_location
-from planner.domain import Customer, Frequency, GradeRule, Region, Rep, VisitPolicy
 from planner.pipeline import engine
 from planner.pipeline.routes import make_route
 
-from .helpers import planar_engine
+from .helpers import fleet_engine
 
-MONDAY = dt.date(2026, 1, 5)
-POLICY = VisitPolicy(MappingProxyType({"X": GradeRule(Frequency(1, 1), 0)}))
-
-
-def _engine(spec, vehicles=1, capacity=100):
-    """``spec``: id -> ((x, y), patterns, demand); vehicles at (0, 0), one plane unit per km."""
-    customers = tuple(Customer(k, k, to_location(*xy), "X", visit_minutes=0, demand=q, allowed_days=p)
-                      for k, (xy, p, q) in spec.items())
-    reps = tuple(Rep(f"V{v}", f"v{v}", to_location(0, 0), work_start=0, work_end=1000, workdays=frozenset(range(7)),
-                     lunch=None, capacity=capacity, cost_per_km=1.0, cost_per_hour=0.0) for v in range(vehicles))
-    return planar_engine(Region(customers, reps, POLICY, ownership=False), MONDAY)
+_engine = fleet_engine
 
 
 def _pattern(options, eligible, c, days):
