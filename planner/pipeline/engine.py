@@ -276,7 +276,7 @@ class Engine:
             sub.break_free = [0, 0]
             sub.progress = lambda stage, frac, i=i: self.progress(stage, (i + frac) / RESTARTS)
             res = sub._run_once(eligible, options, list(unplanned))
-            missing = sum(1 for u in res.unplanned if u[1] is not None and u[2] == REASON_CAPACITY)
+            missing = short_of_room(res.unplanned)
             cost = sum(rt.cost for rt in res.routes.values()) + 0.5 * sum(p.penalty for p in res.pattern.values())
             results.append(((missing, cost), res))
         best = min(results, key=lambda t: t[0])[1]
@@ -808,6 +808,11 @@ def restarts_pay(time_limit: float, visits: int) -> bool:
         relax_pays(time_limit / RESTARTS, visits)
 
 
+def short_of_room(unplanned: list) -> int:
+    """Visits of ``unplanned`` (customer, day, code, reason) left out for want of room."""
+    return sum(1 for u in unplanned if u[1] is not None and u[2] == REASON_CAPACITY)
+
+
 def _worth_running(rounds: int, rate: float, other_rate: float, skipped: int) -> bool:
     """Whether a step run between rounds (a polish, or destroy-and-repair beside joint routing)
     runs this round: always in the first; then while its last run gained at least as much per
@@ -1275,7 +1280,7 @@ class _State:
     def _penalties(self) -> float:
         """Pattern preferences (half weight) and, far above any route cost, each visit left
         unplanned for want of room (so destroy-and-repair takes any state that plans more)."""
-        missing = sum(1 for u in self.unplanned if u[1] is not None and u[2] == REASON_CAPACITY)
+        missing = short_of_room(self.unplanned)
         return 0.5 * self.pattern_penalty + MISSING_PENALTY * missing
 
     def note_best(self) -> bool:
