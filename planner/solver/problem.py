@@ -90,13 +90,19 @@ def without_breaks(problem: RoutingProblem) -> RoutingProblem | None:
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """How hard to search: ``time_limit`` seconds cap, guided local search or plain descent."""
+    """How hard to search: ``time_limit`` seconds cap, guided local search or plain descent.
+    For engines with a granular neighbourhood and late acceptance (PyVRP): ``neighbours``, how
+    many nearest visits each visit's moves consider; ``history``, how many solutions back a new
+    one is compared with to be accepted (short: close to a plain descent); None: the engine's
+    default."""
 
     time_limit: float = 1.0
     guided: bool = False
     seed: int = 0
     solution_limit: int | None = None
     first_solution: str = "AUTOMATIC"
+    neighbours: int | None = None
+    history: int | None = None
     initial_routes: Sequence[Sequence[int]] | None = field(default=None, compare=False)
 
 

@@ -16,6 +16,7 @@ from planner.solver.problem import RoutingProblem, RoutingSolution, SearchOption
 
 try:  # an optional dependency
     import pyvrp
+    from pyvrp.search import NeighbourhoodParams
     from pyvrp.stop import MaxIterations, MaxRuntime
 except ImportError:  # pragma: no cover - depends on the install
     pyvrp = None
@@ -164,7 +165,13 @@ class PyVrpEngine:
         # long edges in our units a capped penalty can be cheaper than a feasible route: raise the
         # cap to ten of the longest real edges
         edge = max(int(dist.max()) * max(1, types[0][6] // g), 1) if n else 1
-        params = pyvrp.SolveParams(penalty=pyvrp.PenaltyParams(max_penalty=float(max(1e5, 10 * edge))))
+        extra = {}
+        if options.neighbours is not None:
+            size = max(1, min(int(options.neighbours), n - 1))  # (at most the other visits)
+            extra["neighbourhood"] = NeighbourhoodParams(num_neighbours=size)
+        if options.history is not None:
+            extra["ils"] = pyvrp.IteratedLocalSearchParams(history_length=max(1, int(options.history)))
+        params = pyvrp.SolveParams(penalty=pyvrp.PenaltyParams(max_penalty=float(max(1e5, 10 * edge))), **extra)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # penalty-bound warnings: infeasibility is reported below
             res = pyvrp.solve(data, stop, seed=options.seed, display=False, collect_stats=False,

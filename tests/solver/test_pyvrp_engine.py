@@ -104,3 +104,12 @@ def test_too_many_kinds_of_vehicle_are_not_supported():
                        visit_loc=tuple(range(1, n + 1)), service=(0,) * n, start_windows=(DAY,) * n,
                        vehicles=(veh,) * n, allowed_vehicles=tuple((v,) for v in range(n)))
     assert not pyvrp_engine.supports(p)
+
+
+@pytest.mark.parametrize("neighbours, history", [(1, 1), (3, 15), (50, None), (None, 15)])
+def test_any_neighbourhood_size_and_history_keep_the_line_at_eight_km(neighbours, history):
+    # one nearest visit each is enough on a line; more than there are visits is cut to the visits
+    sol = pyvrp_engine.PyVrpEngine().solve(problem(), SearchOptions(time_limit=0.2, neighbours=neighbours,
+                                                                    history=history))
+    assert sorted(sol.routes[0]) == [0, 1, 2, 3]
+    assert sol.objective == 8000
