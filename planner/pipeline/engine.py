@@ -14,8 +14,9 @@
    (:meth:`Engine._route_days_jointly`): a customer seen once is one visit that any vehicle of its
    allowed days may make, so its day is chosen with the routes; customers seen more often first
    choose their days the same way (k-th visit on the k-th day of any pattern; heavy ones excepted;
-   only with time enough per visit: :func:`relax_pays`; with less, the joint routings search a
-   narrower neighbourhood with a short late-acceptance history); those whose days form no pattern then take
+   only with time enough per visit: :func:`relax_pays`; with little time per visit, the joint
+   routings search a narrower neighbourhood with a short late-acceptance history:
+   :func:`search_narrow`); those whose days form no pattern then take
    the one nearest to them, half at a time with the others still free in a joint routing between
    (:meth:`Engine._settle`), and the missing visits are inserted before a joint routing completes
    the plan. Pattern moves and destroy-and-repair (skipped while it gains less per second) then
@@ -97,8 +98,9 @@ PENALIZED_MOVES = True  # ... a joint routing after one that gained under STUCK 
 STUCK = 0.001  # ... (share of the plan's cost)
 LOAD_PRICE = 1.0  # ... per unit of excess load or time, at first: this many times the plan's metres per unit;
 # halved each time the moves find nothing at that price
-NARROW_NEIGHBOURS = 20  # ... without time enough to relax, joint routings search this many nearest visits per visit
-NARROW_HISTORY = 15  # ... and accept a solution against this many before it (late acceptance; PyVRP's default 300)
+NARROW_SECONDS_PER_VISIT = 0.1  # ... with less time than this per visit (search_narrow), joint routings search
+NARROW_NEIGHBOURS = 20  # this many nearest visits per visit (PyVRP's default 50)
+NARROW_HISTORY = 15  # and accept a solution against this many before it (late acceptance; PyVRP's default 300)
 RESTARTS = 2  # ... planned this many times, each run in an equal share of the time, the best kept,
 RESTART_SECONDS_PER_VISIT = 0.1  # ... when each run has at least this much per visit (restarts_pay)
 HEAVY = 3.0  # ... except those whose visit loads a vehicle this many times the mean customer's or more
@@ -147,7 +149,7 @@ class Engine:
         self.t0 = time.monotonic()
         self.break_free = [0, 0]  # days routed without their lunch breaks first: kept, solved again with them
         self.settle_rounds = 0  # rounds of settling the patterns after the relaxed joint routing (_settle)
-        self.joint_search: dict[str, int | None] = {}  # joint routings' neighbourhood and acceptance (relax_pays)
+        self.joint_search: dict[str, int | None] = {}  # joint routings' neighbourhood and acceptance (search_narrow)
 
     # ------------------------------------------------------------------ helpers
     def _elapsed(self) -> float:
@@ -318,8 +320,8 @@ class Engine:
             groups = [(self.vehicles_on(d), d) for d in days]
         plan_visits = sum(len(p.days) for p in pattern.values())
         relax = JOINT_RELAX and relax_pays(self.time_limit, plan_visits)
-        self.joint_search = {} if relax_pays(self.time_limit, plan_visits) else \
-            {"neighbours": NARROW_NEIGHBOURS, "history": NARROW_HISTORY}
+        self.joint_search = {"neighbours": NARROW_NEIGHBOURS, "history": NARROW_HISTORY} \
+            if search_narrow(self.time_limit, plan_visits) else {}
         joint = None if inst.ownership or not self.do_improve else self._route_days_jointly(
             eligible, options, pattern, budget=(JOINT_FIRST if relax else JOINT_SHARE) * self.time_limit,
             relax=relax, settle=SETTLE if relax else 1.0)
@@ -800,11 +802,21 @@ def relax_pays(time_limit: float, visits: int) -> bool:
     little time per visit the routing never recovers that loss. Measured at 60 s on Cordeau's
     instances: pr10 (864 visits, 69 ms each) ended 4.7-6.6% above the best-known in six relaxed
     runs and 4.3% in two runs with the patterns chosen first; pr08 (432), pr09 (648), p23 and p11
-    were better relaxed (pr08 2.8-3.8% against 4.9-5.0%, p23 3.1-3.8% against 4.5-5.8%).
-    Without, joint routings also search narrower (:data:`NARROW_NEIGHBOURS`,
-    :data:`NARROW_HISTORY`): pr10 at 60 s, seeds 1-4, 3.71-4.16% against 4.30-4.50% with PyVRP's
-    defaults."""
+    were better relaxed (pr08 2.8-3.8% against 4.9-5.0%, p23 3.1-3.8% against 4.5-5.8%)."""
     return time_limit >= RELAX_SECONDS_PER_VISIT * visits
+
+
+def search_narrow(time_limit: float, visits: int) -> bool:
+    """Whether the joint routings of a shared fleet search a narrower neighbourhood with a short
+    late-acceptance history (:data:`NARROW_NEIGHBOURS` nearest visits, a history of
+    :data:`NARROW_HISTORY`), closer to a plain descent: when the time limit gives less than
+    :data:`NARROW_SECONDS_PER_VISIT` per visit. In seconds on hundreds of visits, PyVRP's long
+    default history lets the search wander above where it started. Measured at 60 s, seeds 1-4:
+    pr10 (864 visits) 3.7-4.3% above the best-known in seven runs against 4.3-4.7% in five with the
+    defaults, its first joint routing (24 s) 4.3-5.1% against 7.0%; pr09 (648, relaxed) 2.33-3.28%
+    against 3.06-3.52%. With more time per visit the defaults do better (history 15 on p10, 174
+    visits in two runs of 30 s: 5.9% against 3.1-3.3%)."""
+    return time_limit < NARROW_SECONDS_PER_VISIT * visits
 
 
 def restarts_pay(time_limit: float, visits: int) -> bool:

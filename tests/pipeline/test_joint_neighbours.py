@@ -1,4 +1,4 @@
-"""Shared fleet over several days without time enough to relax the patterns: the joint routings
+"""Shared fleet over several days with little time per visit (under 0.1 s): the joint routings
 search a narrower neighbourhood (:data:`planner.pipeline.engine.NARROW_NEIGHBOURS` nearest
 visits) with a shorter late-acceptance history (:data:`~planner.pipeline.engine.NARROW_HISTORY`)."""
 from __future__ import annotations
@@ -35,20 +35,22 @@ def _run(time_limit: float):
     return res, rec.search
 
 
-def test_short_of_time_to_relax_joint_routings_search_twenty_neighbours_with_a_history_of_fifteen(monkeypatch):
+def test_under_a_tenth_of_a_second_a_visit_joint_routings_search_twenty_neighbours_with_a_history_of_fifteen(
+        monkeypatch):
     monkeypatch.setattr(engine, "RESTARTS", 1)
-    # 6 visits need 0.48 s to relax (0.08 s a visit): at 0.4 s the patterns are chosen first
-    assert not engine.relax_pays(0.4, 6) and engine.relax_pays(0.48, 6)
-    res, seen = _run(0.4)
-    assert seen and set(seen) == {(20, 15)} == {(engine.NARROW_NEIGHBOURS, engine.NARROW_HISTORY)}
-    # either pattern of X shares a day with A (20 km, X on the way) and one with B (10 + 14.14
-    # + 10 km); A and B alone on their other days (20 km each): 94.14 km
-    assert round(sum(rt.cost for rt in res.routes.values()), 2) == 94.14
-    assert res.unplanned == []
+    # 6 visits: narrow below 0.6 s; relaxed from 0.48 s (0.08 s a visit), so narrow either way
+    assert engine.search_narrow(0.59, 6) and not engine.search_narrow(0.61, 6)
+    for limit in (0.4, 0.5):
+        res, seen = _run(limit)
+        assert seen and set(seen) == {(20, 15)} == {(engine.NARROW_NEIGHBOURS, engine.NARROW_HISTORY)}
+        # either pattern of X shares a day with A (20 km, X on the way) and one with B (10 + 14.14
+        # + 10 km); A and B alone on their other days (20 km each): 94.14 km
+        assert round(sum(rt.cost for rt in res.routes.values()), 2) == 94.14
+        assert res.unplanned == []
 
 
-def test_with_time_to_relax_joint_routings_keep_the_engines_neighbourhood(monkeypatch):
+def test_with_a_tenth_of_a_second_a_visit_joint_routings_keep_the_engines_search(monkeypatch):
     monkeypatch.setattr(engine, "RESTARTS", 1)
-    res, seen = _run(0.48)
+    res, seen = _run(0.61)
     assert seen and set(seen) == {(None, None)}
     assert round(sum(rt.cost for rt in res.routes.values()), 2) == 94.14
