@@ -8,6 +8,10 @@ overload a route (load or duration) at a price per unit of excess, so long as th
 together can still carry its load; the routing engine, started from the moved plan, then repairs
 the overloads while it re-routes all days (the caller keeps the result only if it is better).
 
+:func:`tabu_pattern_search` makes such moves for many iterations, the best of a sample each time
+even when it costs more (as in the tabu search of Cordeau, Gendreau & Laporte, 1997), and keeps
+the cheapest plan without excess it meets.
+
 Works on plain visit sequences (customer indices per (vehicle, day)); distances and durations
 are the instance's matrices, customers are their own locations.
 """
@@ -42,6 +46,140 @@ class _Route:
     dist: float  # metres
 
 
+class _Plan:
+    """Routes as visit sequences with their load, working time and metres, and the moves of one
+    customer's visits between them, priced with penalties per unit of excess (see the module)."""
+
+    def __init__(self, seqs: Mapping[Key, Sequence[int]], fleet: Fleet, dist: np.ndarray, dur: np.ndarray,
+                 service: np.ndarray, demand: np.ndarray | None, load_price: float, time_price: float):
+        self.fleet, self.dist, self.dur, self.service, self.demand = fleet, dist, dur, service, demand
+        self.load_price, self.time_price = load_price, time_price
+        self.routes: dict[Key, _Route] = {}
+        self.day_keys: dict[int, list[Key]] = {}
+        for k, seq in seqs.items():
+            v = k[0]
+            path = [fleet.start[v], *seq, fleet.end[v]]
+            self.routes[k] = _Route(list(seq), float(sum(demand[c] for c in seq)) if demand is not None else 0.0,
+                                    float(sum(dur[a, b] for a, b in zip(path, path[1:])) + sum(service[c] for c in seq)),
+                                    float(sum(dist[a, b] for a, b in zip(path, path[1:]))))
+            self.day_keys.setdefault(k[1], []).append(k)
+        self.day_cap = {d: (sum(fleet.capacity[k[0]] for k in ks) if all(fleet.capacity[k[0]] is not None for k in ks)
+                            else None) for d, ks in self.day_keys.items()}
+        self.day_load = {d: sum(self.routes[k].load for k in ks) for d, ks in self.day_keys.items()}
+        self.where: dict[Key, Key] = {}  # (customer, day) -> route key
+        self.days_of: dict[int, set[int]] = {}  # customer -> days it is on
+        for k, rt in self.routes.items():
+            for c in rt.seq:
+                self.where[(c, k[1])] = k
+                self.days_of.setdefault(c, set()).add(k[1])
+
+    def _q(self, c: int) -> float:
+        return float(self.demand[c]) if self.demand is not None else 0.0
+
+    def excess(self, k: Key, load: float, time: float) -> float:
+        """The price of route ``k`` carrying ``load`` in ``time`` seconds of work."""
+        v = k[0]
+        cap, span = self.fleet.capacity[v], self.fleet.span[v]
+        return (self.load_price * max(0.0, load - cap) if cap is not None else 0.0) + \
+            (self.time_price * max(0.0, time - span) if span is not None else 0.0)
+
+    def excess_units(self) -> float:
+        """Units of load and seconds of work beyond the vehicles' over all routes (0: feasible)."""
+        out = 0.0
+        for (v, _d), rt in self.routes.items():
+            cap, span = self.fleet.capacity[v], self.fleet.span[v]
+            out += (max(0.0, rt.load - cap) if cap is not None else 0.0) + \
+                (max(0.0, rt.dur - span) if span is not None else 0.0)
+        return out
+
+    def metres(self) -> float:
+        """Metres driven over all routes."""
+        return float(sum(rt.dist for rt in self.routes.values()))
+
+    def best_insert(self, c: int, d: int, force: bool = False) -> tuple[float, Key, int] | None:
+        """Cheapest (priced) route and position of day ``d`` for a visit to ``c``; None if the
+        day's vehicles together cannot carry it (unless ``force``)."""
+        q = self._q(c)
+        if not force and self.day_cap.get(d) is not None and self.day_load[d] + q > self.day_cap[d] + 1e-9:
+            return None
+        dist, dur, fleet = self.dist, self.dur, self.fleet
+        best = None
+        for k in self.day_keys.get(d, ()):
+            rt = self.routes[k]
+            v = k[0]
+            path = np.array([fleet.start[v], *rt.seq, fleet.end[v]])
+            a, b = path[:-1], path[1:]
+            dd = dist[a, c] + dist[c, b] - dist[a, b]
+            dt = dur[a, c] + dur[c, b] - dur[a, b] + self.service[c]
+            pen0 = self.excess(k, rt.load, rt.dur)
+            if fleet.span[v] is None:
+                cost = dd + (self.excess(k, rt.load + q, 0.0) - pen0)
+            else:
+                cost = dd + np.array([self.excess(k, rt.load + q, rt.dur + t) for t in dt]) - pen0
+            i = int(np.argmin(cost))
+            if best is None or cost[i] < best[0]:
+                best = (float(cost[i]), k, i)
+        return best
+
+    def remove(self, c: int, d: int) -> tuple[float, Key, int]:
+        """Take ``c``'s visit of day ``d`` out: the priced gain, its route and position."""
+        k = self.where.pop((c, d))
+        self.days_of[c].discard(d)
+        rt = self.routes[k]
+        v = k[0]
+        i = rt.seq.index(c)
+        path = [self.fleet.start[v], *rt.seq, self.fleet.end[v]]
+        a, b = path[i], path[i + 2]
+        q = self._q(c)
+        dd = self.dist[a, c] + self.dist[c, b] - self.dist[a, b]
+        dt = self.dur[a, c] + self.dur[c, b] - self.dur[a, b] + self.service[c]
+        gain = dd + self.excess(k, rt.load, rt.dur) - self.excess(k, rt.load - q, rt.dur - dt)
+        rt.seq.pop(i)
+        rt.load -= q
+        rt.dur -= dt
+        rt.dist -= dd
+        self.day_load[d] -= q
+        return float(gain), k, i
+
+    def insert(self, c: int, k: Key, i: int) -> None:
+        """Put a visit to ``c`` at position ``i`` of route ``k``."""
+        rt = self.routes[k]
+        v = k[0]
+        path = [self.fleet.start[v], *rt.seq, self.fleet.end[v]]
+        a, b = path[i], path[i + 1]
+        rt.seq.insert(i, c)
+        rt.load += self._q(c)
+        rt.dur += self.dur[a, c] + self.dur[c, b] - self.dur[a, b] + self.service[c]
+        rt.dist += self.dist[a, c] + self.dist[c, b] - self.dist[a, b]
+        self.day_load[k[1]] += self._q(c)
+        self.where[(c, k[1])] = k
+        self.days_of.setdefault(c, set()).add(k[1])
+
+    def cheapest(self, c: int, opts: Sequence[Pattern], force: bool,
+                 allowed: Callable[[Pattern], bool] = lambda p: True) -> tuple[float, Pattern, list] | None:
+        """With ``c`` out of every route: the pattern of ``opts`` (among those ``allowed``) whose
+        visits cost least to insert (plus its penalty), that cost and the insertions."""
+        best = None
+        for p in opts:
+            if not allowed(p):
+                continue
+            total, ins = p.penalty, []
+            for d in p.days:
+                b = self.best_insert(c, d, force)
+                if b is None:
+                    break
+                total += b[0]
+                ins.append((d, b))
+            else:
+                if best is None or total < best[0] - 1e-6:
+                    best = (total, p, ins)
+        return best
+
+    def seqs(self) -> dict[Key, list[int]]:
+        """The current visit sequences (copies)."""
+        return {k: list(rt.seq) for k, rt in self.routes.items()}
+
+
 def penalized_pattern_moves(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int, Pattern],
                             options: Callable[[int], Sequence[Pattern]], fleet: Fleet, dist: np.ndarray,
                             dur: np.ndarray, service: np.ndarray, demand: np.ndarray | None,
@@ -59,107 +197,27 @@ def penalized_pattern_moves(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[
     it, or missing visits) always takes the pattern where its visits cost least, if need be on
     days over their load. Returns the new sequences, patterns and the number of customers moved
     to another pattern or completed. ``seqs`` and ``pattern`` are not changed."""
-    routes: dict[Key, _Route] = {}
-    day_keys: dict[int, list[Key]] = {}
-    for k, seq in seqs.items():
-        v = k[0]
-        path = [fleet.start[v], *seq, fleet.end[v]]
-        routes[k] = _Route(list(seq), float(sum(demand[c] for c in seq)) if demand is not None else 0.0,
-                           float(sum(dur[a, b] for a, b in zip(path, path[1:])) + sum(service[c] for c in seq)),
-                           float(sum(dist[a, b] for a, b in zip(path, path[1:]))))
-        day_keys.setdefault(k[1], []).append(k)
-    day_cap = {d: (sum(fleet.capacity[k[0]] for k in ks) if all(fleet.capacity[k[0]] is not None for k in ks)
-                   else None) for d, ks in day_keys.items()}
-    day_load = {d: sum(routes[k].load for k in ks) for d, ks in day_keys.items()}
+    plan = _Plan(seqs, fleet, dist, dur, service, demand, load_price, time_price)
     pat = dict(pattern)
-    where: dict[Key, Key] = {}  # (customer, day) -> route key
-    days_of: dict[int, set[int]] = {}  # customer -> days it is on
-    for k, rt in routes.items():
-        for c in rt.seq:
-            where[(c, k[1])] = k
-            days_of.setdefault(c, set()).add(k[1])
-
-    def excess(k: Key, load: float, time: float) -> float:
-        v = k[0]
-        cap, span = fleet.capacity[v], fleet.span[v]
-        return (load_price * max(0.0, load - cap) if cap is not None else 0.0) + \
-            (time_price * max(0.0, time - span) if span is not None else 0.0)
-
-    def best_insert(c: int, d: int, force: bool = False) -> tuple[float, Key, int] | None:
-        q = float(demand[c]) if demand is not None else 0.0
-        if not force and day_cap.get(d) is not None and day_load[d] + q > day_cap[d] + 1e-9:
-            return None
-        best = None
-        for k in day_keys.get(d, ()):
-            rt = routes[k]
-            v = k[0]
-            path = np.array([fleet.start[v], *rt.seq, fleet.end[v]])
-            a, b = path[:-1], path[1:]
-            dd = dist[a, c] + dist[c, b] - dist[a, b]
-            dt = dur[a, c] + dur[c, b] - dur[a, b] + service[c]
-            pen0 = excess(k, rt.load, rt.dur)
-            load_pen = excess(k, rt.load + q, 0.0) if fleet.span[v] is None else None
-            if load_pen is not None:
-                cost = dd + (load_pen - pen0)
-            else:
-                cost = dd + np.array([excess(k, rt.load + q, rt.dur + t) for t in dt]) - pen0
-            i = int(np.argmin(cost))
-            if best is None or cost[i] < best[0]:
-                best = (float(cost[i]), k, i)
-        return best
-
-    def remove(c: int, d: int) -> float:
-        k = where.pop((c, d))
-        days_of[c].discard(d)
-        rt = routes[k]
-        v = k[0]
-        i = rt.seq.index(c)
-        path = [fleet.start[v], *rt.seq, fleet.end[v]]
-        a, b = path[i], path[i + 2]
-        q = float(demand[c]) if demand is not None else 0.0
-        dd = dist[a, c] + dist[c, b] - dist[a, b]
-        dt = dur[a, c] + dur[c, b] - dur[a, b] + service[c]
-        gain = dd + excess(k, rt.load, rt.dur) - excess(k, rt.load - q, rt.dur - dt)
-        rt.seq.pop(i)
-        rt.load -= q
-        rt.dur -= dt
-        rt.dist -= dd
-        day_load[d] -= q
-        return float(gain)
-
-    def insert(c: int, k: Key, i: int) -> None:
-        rt = routes[k]
-        v = k[0]
-        path = [fleet.start[v], *rt.seq, fleet.end[v]]
-        a, b = path[i], path[i + 1]
-        q = float(demand[c]) if demand is not None else 0.0
-        rt.seq.insert(i, c)
-        rt.load += q
-        rt.dur += dur[a, c] + dur[c, b] - dur[a, b] + service[c]
-        rt.dist += dist[a, c] + dist[c, b] - dist[a, b]
-        day_load[k[1]] += q
-        where[(c, k[1])] = k
-        days_of.setdefault(c, set()).add(k[1])
-
     moved = 0
     for _ in range(passes):
         changed = 0
         for c in order:
             if deadline():
-                return {k: rt.seq for k, rt in routes.items()}, pat, moved
+                return plan.seqs(), pat, moved
             opts = options(c)
             cur = pat.get(c)
-            present = sorted(days_of.get(c, ()))
+            present = sorted(plan.days_of.get(c, ()))
             complete = cur is not None and tuple(present) == tuple(cur.days)
             if not opts or complete and len(opts) < 2:
                 continue
-            gain = sum(remove(c, d) for d in present)
+            gain = sum(plan.remove(c, d)[0] for d in present)
             best = None
             for force in (False, True):  # a customer not on the days of a pattern must get one
                 for p in opts:
                     total, ins = p.penalty, []
                     for d in p.days:
-                        b = best_insert(c, d, force)
+                        b = plan.best_insert(c, d, force)
                         if b is None:
                             break
                         total += b[0]
@@ -170,13 +228,89 @@ def penalized_pattern_moves(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[
                 if best is not None or complete:
                     break
             if complete and (best is None or best[0] >= gain + cur.penalty - 1e-6):  # back where it was
-                best = (0.0, cur, [(d, best_insert(c, d, force=True)) for d in cur.days])
+                best = (0.0, cur, [(d, plan.best_insert(c, d, force=True)) for d in cur.days])
             for _d, (_cost, k, i) in best[2]:
-                insert(c, k, i)
+                plan.insert(c, k, i)
             if best[1] is not cur or not complete:
                 pat[c] = best[1]
                 moved += 1
                 changed += 1
         if not changed:
             break
-    return {k: rt.seq for k, rt in routes.items()}, pat, moved
+    return plan.seqs(), pat, moved
+
+
+def tabu_pattern_search(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int, Pattern],
+                        options: Callable[[int], Sequence[Pattern]], fleet: Fleet, dist: np.ndarray,
+                        dur: np.ndarray, service: np.ndarray, demand: np.ndarray | None,
+                        movable: Sequence[int], rng: np.random.Generator, *, load_price: float,
+                        time_price: float, iterations: int, sample: int = 12, tenure: tuple[int, int] = (5, 15),
+                        deadline: Callable[[], bool] = lambda: False) -> tuple[dict[Key, list[int]], dict[int, Pattern], int]:
+    """A tabu search over the patterns of the ``movable`` customers (each with several
+    ``options``, on the days of its pattern), in the manner of Cordeau, Gendreau & Laporte
+    (1997): each iteration prices, for ``sample`` customers drawn by ``rng``, every other
+    pattern (removal from their days, cheapest insertion on the new ones, excess load and time
+    at their prices, a day's load within its vehicles' together) and makes the best move, even
+    one that costs more, unless it is tabu: a customer may not return to a pattern it left for a
+    number of iterations drawn from ``tenure``. After each move the prices rise by half while
+    the plan has excess and fall by a third while it has none (within a factor of 1000 of the
+    start), so that the search moves along the edge of feasibility.
+
+    Returns the sequences and patterns of the cheapest plan without excess met (the start, if
+    none is cheaper; metres counted by insertion, routes not re-ordered: the caller re-routes
+    them) and the number of customers whose pattern differs from the start's. ``seqs`` and
+    ``pattern`` are not changed."""
+    plan = _Plan(seqs, fleet, dist, dur, service, demand, load_price, time_price)
+    pat = dict(pattern)
+    movable = [c for c in movable if c in pat and len(options(c)) > 1
+               and tuple(sorted(plan.days_of.get(c, ()))) == tuple(pat[c].days)]
+    start = ({k: list(sq) for k, sq in seqs.items()}, dict(pattern), 0)
+    if not movable or plan.excess_units() > 1e-9:
+        return start
+    penalties = float(sum(p.penalty for p in pat.values()))
+    best_cost, best = plan.metres() + penalties, None
+    tabu: dict[tuple[int, Pattern], int] = {}
+    scale = 1.0  # of the prices
+    for it in range(iterations):
+        if deadline():
+            break
+        move = None
+        for j in rng.choice(len(movable), size=min(sample, len(movable)), replace=False):
+            c = movable[int(j)]
+            cur = pat[c]
+            removed = [plan.remove(c, d) for d in cur.days]
+            gain = sum(r[0] for r in removed) + cur.penalty
+            for p in options(c):
+                if p is cur or tabu.get((c, p), -1) >= it:
+                    continue
+                total = p.penalty
+                for d in p.days:
+                    b = plan.best_insert(c, d)
+                    if b is None:
+                        break
+                    total += b[0]
+                else:
+                    if move is None or total - gain < move[0] - 1e-9:
+                        move = (total - gain, c, p)
+            for _g, k, i in removed:  # c back where it was (one visit a route)
+                plan.insert(c, k, i)
+        if move is None:
+            continue
+        _delta, c, p = move
+        cur = pat[c]
+        for d in cur.days:
+            plan.remove(c, d)
+        for d in p.days:
+            _cost, k, i = plan.best_insert(c, d, force=True)
+            plan.insert(c, k, i)
+        pat[c] = p
+        penalties += p.penalty - cur.penalty
+        tabu[(c, cur)] = it + int(rng.integers(tenure[0], tenure[1] + 1))
+        factor = 1.5 if plan.excess_units() > 1e-9 else 1 / 1.5
+        scale = min(1000.0, max(0.001, scale * factor))
+        plan.load_price, plan.time_price = load_price * scale, time_price * scale
+        if factor < 1 and plan.metres() + penalties < best_cost - 1e-6:
+            best_cost, best = plan.metres() + penalties, (plan.seqs(), dict(pat))
+    if best is None:
+        return start
+    return best[0], best[1], sum(1 for c in pattern if best[1].get(c) is not pattern[c])

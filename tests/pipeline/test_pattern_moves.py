@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.pipeline.pattern_moves import Fleet, penalized_pattern_moves
+from planner.pipeline.pattern_moves import Fleet, penalized_pattern_moves, tabu_pattern_search
 from planner.scheduling.patterns import Pattern
 
 X = np.array([10.0, 10.0, 0.0])
@@ -90,3 +90,38 @@ def test_a_missing_visit_is_placed_even_on_a_day_over_its_load():
                                                   _fleet(1), DIST, DUR, SERVICE, DEMAND, [0, 1],
                                                   load_price=1.0, time_price=0.0)
     assert moved == 1 and new == {(0, 1): [0, 1]}
+
+
+def test_the_tabu_search_makes_a_dearer_move_to_reach_a_cheaper_plan():
+    # Depot (location 4) at (0, 0); two vehicles a day of capacity 10, days 0 and 1. A (10, 0)
+    # and B (0, 10), demand 6, may take day 0 or day 1; C (10, 1) on day 0 and D (1, 10) on day 1,
+    # demand 4. Start: B with C on day 0 and A with D on day 1, 10 + 13.45 + 10.05 = 33.50 each:
+    # 67.01. Moving A to day 0 saves 33.50 - 20.10 on day 1 and costs 20 on the empty vehicle
+    # (beside C it would overload by 6): +6.60, and B likewise. No move is cheaper, so the search
+    # makes one of these; then the other saves 13.40 and costs 0.95 beside D (or A beside C):
+    # C (or D) alone 20.10, A (or B) alone 20, B with D 10 + 1 + 10.05 = 21.05: 61.15, below the
+    # start (each customer then has one pattern left, tabu).
+    pts = np.array([[10, 0], [0, 10], [10, 1], [1, 10], [0, 0]], dtype=float)
+    dist = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    d0, d1 = Pattern((0,)), Pattern((1,))
+    options = {0: [d0, d1], 1: [d0, d1], 2: [d0], 3: [d1]}
+    fleet = Fleet(start=[4, 4], end=[4, 4], capacity=[10, 10], span=[None, None])
+    seqs = {(0, 0): [1, 2], (1, 0): [], (0, 1): [0, 3], (1, 1): []}
+    start = {0: d1, 1: d0, 2: d0, 3: d1}
+    new, pattern, moved = tabu_pattern_search(
+        seqs, start, options.__getitem__, fleet, dist, dist, np.zeros(5), np.array([6, 6, 4, 4, 0.0]), [0, 1],
+        np.random.default_rng(1), load_price=10.0, time_price=0.0, iterations=20)
+    assert moved == 2 and pattern[0] is d0 and pattern[1] is d1
+    metres = sum(sum(dist[a, b] for a, b in zip([4, *s], [*s, 4])) for s in new.values())
+    assert round(metres, 2) == 61.15
+    assert sorted(map(sorted, new.values())) in ([[], [0], [1, 3], [2]], [[], [0, 2], [1], [3]])
+    assert seqs == {(0, 0): [1, 2], (1, 0): [], (0, 1): [0, 3], (1, 1): []}  # the input is left as it was
+
+
+def test_the_tabu_search_returns_the_start_when_nothing_cheaper_is_met():
+    # customer 0 on day 0 alone (20); day 1 beside customer 1 overloads by 2: never without excess
+    seqs = {(0, 0): [0], (0, 1): [1]}
+    new, pattern, moved = tabu_pattern_search(
+        seqs, {0: DAY0, 1: DAY1}, OPTIONS.__getitem__, _fleet(1), DIST, DUR, SERVICE, DEMAND, [0],
+        np.random.default_rng(3), load_price=1.0, time_price=0.0, iterations=10)
+    assert moved == 0 and pattern[0] is DAY0 and new == seqs
