@@ -155,25 +155,18 @@ class _Plan:
         self.where[(c, k[1])] = k
         self.days_of.setdefault(c, set()).add(k[1])
 
-    def cheapest(self, c: int, opts: Sequence[Pattern], force: bool,
-                 allowed: Callable[[Pattern], bool] = lambda p: True) -> tuple[float, Pattern, list] | None:
-        """With ``c`` out of every route: the pattern of ``opts`` (among those ``allowed``) whose
-        visits cost least to insert (plus its penalty), that cost and the insertions."""
-        best = None
-        for p in opts:
-            if not allowed(p):
-                continue
-            total, ins = p.penalty, []
-            for d in p.days:
-                b = self.best_insert(c, d, force)
-                if b is None:
-                    break
-                total += b[0]
-                ins.append((d, b))
-            else:
-                if best is None or total < best[0] - 1e-6:
-                    best = (total, p, ins)
-        return best
+    def price(self, c: int, p: Pattern, force: bool = False) -> tuple[float, list] | None:
+        """With ``c`` out of every route: the priced cost of its visits on the days of ``p`` (each
+        where it costs least, plus the pattern's penalty) and those insertions (day, (cost, route,
+        position)); None if a day cannot take it (:meth:`best_insert`)."""
+        total, ins = p.penalty, []
+        for d in p.days:
+            b = self.best_insert(c, d, force)
+            if b is None:
+                return None
+            total += b[0]
+            ins.append((d, b))
+        return total, ins
 
     def seqs(self) -> dict[Key, list[int]]:
         """The current visit sequences (copies)."""
@@ -215,16 +208,10 @@ def penalized_pattern_moves(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[
             best = None
             for force in (False, True):  # a customer not on the days of a pattern must get one
                 for p in opts:
-                    total, ins = p.penalty, []
-                    for d in p.days:
-                        b = plan.best_insert(c, d, force)
-                        if b is None:
-                            break
-                        total += b[0]
-                        ins.append((d, b))
-                    else:
-                        if best is None or total < best[0] - 1e-6 or (p is cur and total <= best[0] + 1e-6):
-                            best = (total, p, ins)
+                    got = plan.price(c, p, force)
+                    if got is not None and (best is None or got[0] < best[0] - 1e-6
+                                            or (p is cur and got[0] <= best[0] + 1e-6)):
+                        best = (got[0], p, got[1])
                 if best is not None or complete:
                     break
             if complete and (best is None or best[0] >= gain + cur.penalty - 1e-6):  # back where it was
@@ -283,15 +270,9 @@ def tabu_pattern_search(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int,
             for p in options(c):
                 if p is cur or tabu.get((c, p), -1) >= it:
                     continue
-                total = p.penalty
-                for d in p.days:
-                    b = plan.best_insert(c, d)
-                    if b is None:
-                        break
-                    total += b[0]
-                else:
-                    if move is None or total - gain < move[0] - 1e-9:
-                        move = (total - gain, c, p)
+                got = plan.price(c, p)
+                if got is not None and (move is None or got[0] - gain < move[0] - 1e-9):
+                    move = (got[0] - gain, c, p)
             for _g, k, i in removed:  # c back where it was (one visit a route)
                 plan.insert(c, k, i)
         if move is None:
