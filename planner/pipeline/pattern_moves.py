@@ -272,17 +272,16 @@ def tabu_pattern_search(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int,
                     continue
                 got = plan.price(c, p)
                 if got is not None and (move is None or got[0] - gain < move[0] - 1e-9):
-                    move = (got[0] - gain, c, p)
+                    move = (got[0] - gain, c, p, got[1])
             for _g, k, i in removed:  # c back where it was (one visit a route)
                 plan.insert(c, k, i)
         if move is None:
             continue
-        _delta, c, p = move
+        _delta, c, p, ins = move
         cur = pat[c]
         for d in cur.days:
             plan.remove(c, d)
-        for d in p.days:
-            _cost, k, i = plan.best_insert(c, d, force=True)
+        for _d, (_cost, k, i) in ins:  # (priced with c out, as now; one visit a route)
             plan.insert(c, k, i)
         pat[c] = p
         penalties += p.penalty - cur.penalty
