@@ -7,14 +7,20 @@ must *start* in ``[ready, due]``; travel time = Euclidean distance.
 Cordeau PVRP: ``type m n t``; ``t`` lines ``D Q`` (max route duration, 0 = none; capacity);
 ``n + 1`` node lines ``i x y d q f a codes…`` (service, demand, frequency, number of allowed
 patterns and their codes). A code is a t-bit number whose leftmost bit is day 1.
+
+Cordeau's reference solutions (``.res``): the cost, then one line per route
+``day vehicle duration load 0 c1 c2 … 0`` (days from 1). :func:`read_cordeau_solution` reads
+the days each customer is visited on, and :func:`with_fixed_days` holds an instance to them:
+planned so, the instance measures the routing alone, apart from the choice of days.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Mapping
 
 from planner.bench.planar import to_location
 from planner.domain import Customer, Frequency, GradeRule, Region, Rep, TimeWindow, VisitPolicy
@@ -97,6 +103,56 @@ def read_cordeau(path: str | Path) -> Instance:
     if len(nodes) != n + 1:
         raise InstanceError(f"{path}: expected {n + 1} node lines, found {len(nodes)}")
     return Instance(Path(path).name, nodes[0], tuple(nodes[1:]), m, dq[0][1], t, dq[0][0])
+
+
+def read_cordeau_solution(path: str | Path) -> tuple[float, dict[int, tuple[int, ...]]]:
+    """A Cordeau reference solution: its cost and, per customer id, the day offsets (from 0) it
+    is visited on. A malformed line is an :class:`InstanceError` naming the file and line."""
+    lines = Path(path).read_text().splitlines()
+    try:
+        cost = float(lines[0].split()[0])
+    except (IndexError, ValueError) as e:
+        raise InstanceError(f"{path}: line 1: no cost ({e})") from e
+    days: dict[int, set[int]] = {}
+    for no, ln in enumerate(lines[1:], start=2):
+        f = ln.split()
+        if not f:
+            continue
+        try:
+            day, stops = int(f[0]), [int(v) for v in f[4:]]
+        except (IndexError, ValueError) as e:
+            raise InstanceError(f"{path}: line {no}: not 'day vehicle duration load 0 ... 0' ({e})") from e
+        if day < 1 or len(stops) < 2 or stops[0] != 0 or stops[-1] != 0:
+            raise InstanceError(f"{path}: line {no}: not 'day vehicle duration load 0 ... 0'")
+        for c in stops[1:-1]:
+            if c == 0 or (day - 1) in days.setdefault(c, set()):
+                raise InstanceError(f"{path}: line {no}: customer {c} twice on day {day}")
+            days[c].add(day - 1)
+    return cost, {c: tuple(sorted(ds)) for c, ds in sorted(days.items())}
+
+
+def with_fixed_days(inst: Instance, days: Mapping[int, tuple[int, ...]]) -> tuple[Instance, list[int]]:
+    """``inst`` with each customer of ``days`` (customer id -> day offsets) allowed only that
+    pattern, which must be one of its own: an :class:`InstanceError` names the first whose days
+    form none of its patterns, or an id the instance lacks. Returns the instance and the ids of
+    the customers ``days`` does not name, which keep their patterns (Cordeau's p01 solution
+    leaves out customer 51, at the depot, whose demand fills a vehicle: a route of length 0)."""
+    ids = {c.id for c in inst.customers}
+    stray = sorted(set(days) - ids)
+    if stray:
+        raise InstanceError(f"{inst.name}: customer {stray[0]}: not in the instance")
+    customers, free = [], []
+    for c in inst.customers:
+        mine = days.get(c.id)
+        if mine is None:
+            customers.append(c)
+            free.append(c.id)
+            continue
+        if tuple(mine) not in c.patterns:
+            raise InstanceError(f"{inst.name}: customer {c.id}: days {[d + 1 for d in mine]} are none of its "
+                                f"patterns {[[d + 1 for d in p] for p in c.patterns]}")
+        customers.append(replace(c, patterns=(tuple(mine),)))
+    return replace(inst, customers=tuple(customers)), free
 
 
 def _policy() -> VisitPolicy:

@@ -1,0 +1,63 @@
+"""``benchmarks/research.py``: the table over seeds, in parallel jobs, and with reference days."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT.parent / "shared" / "bench"
+needs_bench = pytest.mark.skipif(not BENCH.is_dir(), reason="../shared/bench is not beside the repository")
+
+
+def _research(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "research.py"), "--vrptw", "", *args],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def _row(out: str, name: str) -> list[float]:
+    line = next(ln for ln in out.splitlines() if ln.startswith(name + " "))
+    return [float(v) for v in line.split()[1:]]
+
+
+@needs_bench
+def test_two_seeds_in_two_jobs_give_a_gap_per_seed_their_mean_and_the_worst():
+    got = _research("--pvrp", "p01,p03", "--pvrp-time", "2", "--seeds", "1,2", "--jobs", "2")
+    assert got.returncode == 0, got.stderr
+    assert "seeds 1,2; gap to the best-known" in got.stdout
+    for name in ("p01", "p03"):
+        bks, cost1, gap1, cost2, gap2, mean, worst, _secs = _row(got.stdout, name)
+        assert bks == 524.61
+        assert gap1 == pytest.approx(100 * (cost1 / bks - 1), abs=0.006)
+        assert gap2 == pytest.approx(100 * (cost2 / bks - 1), abs=0.006)
+        assert mean == pytest.approx((gap1 + gap2) / 2, abs=0.011)
+        assert worst == max(gap1, gap2)
+    summary = got.stdout.strip().splitlines()[-1]
+    assert re.search(r"\(seed 1 / 2\), worst run -?\d+\.\d\d% \(p0[13] seed [12]\), feasible 4/4$", summary), summary
+
+
+@needs_bench
+def test_reference_days_measure_against_the_reference_solution():
+    # p01 held to Cordeau's days: the target column is that solution's cost, 524.61
+    got = _research("--pvrp", "p01", "--pvrp-time", "3", "--reference-days")
+    assert got.returncode == 0, got.stderr
+    assert "reference days held, gap to the reference solution" in got.stdout
+    ref, cost, gap, _secs = _row(got.stdout, "p01")
+    assert ref == 524.61 and gap == pytest.approx(100 * (cost / ref - 1), abs=0.006)
+    assert got.stdout.strip().endswith("feasible 1/1")
+
+
+@pytest.mark.parametrize("args, message", [(("--seeds", "1,1"), "distinct seeds"), (("--seeds", "1,x"), "integers"),
+                                           (("--jobs", "0"), "--jobs must be at least 1")])
+def test_bad_options_are_refused(args, message):
+    got = _research("--pvrp", "p01", *args)
+    assert got.returncode == 2 and message in got.stderr
+
+
+@needs_bench
+def test_an_unknown_instance_is_named_before_anything_runs():
+    got = _research("--pvrp", "p01,p99")
+    assert got.returncode == 1 and "no best-known cost or reference solution for: p99" in got.stderr
