@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 bench_app = typer.Typer(help="Solve research benchmark instances with the planner's engine.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # (paths and messages on one line, whatever the width)
 
 
 def _run(kind: str, instance: Path, time_limit: float, seed: int, out: Path, deterministic: bool,

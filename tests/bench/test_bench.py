@@ -149,7 +149,7 @@ def test_bench_pvrp_refuses_reference_days_that_are_no_pattern(tmp_path):
             "--time-limit", "1", "--out", str(tmp_path / "x.json")]
     got = subprocess.run([*args, "--days-from", str(ref)], capture_output=True, text=True)
     assert got.returncode == 2
-    assert "customer 1: days [1, 2] are none of its patterns [[1], [2]]" in " ".join(got.stdout.split())
+    assert "customer 1: days [1, 2] are none of its patterns [[1], [2]]" in got.stdout
     got = subprocess.run([*args, "--days-from", str(tmp_path / "missing.res")], capture_output=True, text=True)
-    assert got.returncode == 1 and "no such file" in got.stdout
+    assert got.returncode == 1 and f"{tmp_path / 'missing.res'}: no such file" in got.stdout
     assert not (tmp_path / "x.json").exists()
