@@ -94,10 +94,9 @@ def _bks_pvrp() -> dict[str, float]:
         return {r["instance"]: float(r["bks"]) for r in csv.DictReader(f)}
 
 
-def _reference_pvrp(name: str) -> tuple[Path, float]:
-    """Cordeau's reference solution of ``name``: its file and cost (nan if there is none)."""
-    path = BENCH / "pvrp" / "solutions_cgl1997" / f"{name}.res"
-    return path, float(path.read_text().split()[0]) if path.is_file() else float("nan")
+def _reference_pvrp(name: str) -> Path:
+    """Cordeau's reference solution of ``name`` (first line: its cost)."""
+    return BENCH / "pvrp" / "solutions_cgl1997" / f"{name}.res"
 
 
 def _seeds(text: str) -> list[int]:
@@ -132,7 +131,7 @@ def _vrptw_run(name: str, seed: int, time_limit: float, pyvrp: bool, tmp: Path) 
 def _pvrp_run(name: str, seed: int, time_limit: float, reference: bool, tmp: Path) -> dict:
     inst = BENCH / "pvrp" / "instances" / name
     ours = tmp / f"{name}.{seed}.json"
-    days_from = _reference_pvrp(name)[0] if reference else None
+    days_from = _reference_pvrp(name) if reference else None
     try:
         secs = _planner("pvrp", inst, time_limit, seed, ours, days_from)
     except RuntimeError as e:
@@ -184,10 +183,10 @@ def main() -> None:
 def _pvrp_table(a: argparse.Namespace, pool: ThreadPoolExecutor, seeds: list[int], tmp: Path) -> None:
     bks = _bks_pvrp()
     names = sorted(bks, key=lambda n: (n[:2] == "pr", int(n.lstrip("pr")))) if a.pvrp == "all" else a.pvrp.split(",")
-    unknown = [n for n in names if n not in bks or a.reference_days and not _reference_pvrp(n)[0].is_file()]
+    unknown = [n for n in names if n not in bks or a.reference_days and not _reference_pvrp(n).is_file()]
     if unknown:
         raise SystemExit(f"no best-known cost or reference solution for: {', '.join(unknown)}")
-    target = {n: (_reference_pvrp(n)[1] if a.reference_days else bks[n]) for n in names}
+    target = {n: (float(_reference_pvrp(n).read_text().split()[0]) if a.reference_days else bks[n]) for n in names}
     runs: dict[tuple[str, int], Future] = {(n, s): pool.submit(_pvrp_run, n, s, a.pvrp_time, a.reference_days, tmp)
                                            for n in names for s in seeds}
     what = "reference days held, gap to the reference solution" if a.reference_days else "gap to the best-known"
@@ -200,7 +199,6 @@ def _pvrp_table(a: argparse.Namespace, pool: ThreadPoolExecutor, seeds: list[int
     print(head + f" {'secs':>5}")
     per_seed: dict[int, list[float]] = {s: [] for s in seeds}
     worst: tuple[float, str, int] | None = None
-    feasible = 0
     for name in names:
         row, gaps, secs, errors = f"{name:<8} {target[name]:>10.2f}", [], 0.0, []
         for s in seeds:
@@ -211,7 +209,6 @@ def _pvrp_table(a: argparse.Namespace, pool: ThreadPoolExecutor, seeds: list[int
             secs = max(secs, r["secs"])
             gap = 100 * (v["cost"] / target[name] - 1) if v.get("feasible") else float("nan")
             if v.get("feasible"):
-                feasible += 1
                 gaps.append(gap)
                 per_seed[s].append(gap)
                 if worst is None or gap > worst[0]:
@@ -223,10 +220,10 @@ def _pvrp_table(a: argparse.Namespace, pool: ThreadPoolExecutor, seeds: list[int
         for e in errors:
             print(e, flush=True)
     if worst is not None:
-        means = [sum(g) / len(g) for g in per_seed.values() if g]
+        means = [sum(g) / len(g) if g else float("nan") for g in per_seed.values()]
         print(f"mean gap {' / '.join(f'{m:.2f}' for m in means)}% (seed {' / '.join(map(str, seeds))}), "
               f"worst run {worst[0]:.2f}% ({worst[1]} seed {worst[2]}), "
-              f"feasible {feasible}/{len(names) * len(seeds)}")
+              f"feasible {sum(map(len, per_seed.values()))}/{len(names) * len(seeds)}")
 
 
 if __name__ == "__main__":
