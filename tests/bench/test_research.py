@@ -29,8 +29,14 @@ def test_two_seeds_in_two_jobs_give_a_gap_per_seed_their_mean_and_the_worst():
     assert got.returncode == 0, got.stderr
     assert "seeds 1,2; gap to the best-known" in got.stdout
     for name in ("p01", "p03"):
-        bks, cost1, gap1, cost2, gap2, mean, worst, _secs = _row(got.stdout, name)
+        bks, ref_routes, cost1, gap1, routes1, cost2, gap2, routes2, mean, worst, _secs = _row(got.stdout, name)
         assert bks == 524.61
+        # Cordeau's solutions of both have 5 routes (a line each after the cost)
+        assert ref_routes == 5
+        # p01: 937 units of load over 2 days, vehicles of 160: 6 routes at least (the reference leaves
+        # out customer 51's, at the depot); p03: one vehicle a day over 5 days, 777 units: all 5
+        assert routes1 == int(routes1) and routes2 == int(routes2)
+        assert min(routes1, routes2) >= 6 if name == "p01" else routes1 == routes2 == 5
         assert gap1 == pytest.approx(100 * (cost1 / bks - 1), abs=0.006)
         assert gap2 == pytest.approx(100 * (cost2 / bks - 1), abs=0.006)
         assert mean == pytest.approx((gap1 + gap2) / 2, abs=0.011)
@@ -45,7 +51,7 @@ def test_reference_days_measure_against_the_reference_solution():
     got = _research("--pvrp", "p01", "--pvrp-time", "3", "--reference-days")
     assert got.returncode == 0, got.stderr
     assert "reference days held, gap to the reference solution" in got.stdout
-    ref, cost, gap, _secs = _row(got.stdout, "p01")
+    ref, _ref_routes, cost, gap, _routes, _secs = _row(got.stdout, "p01")
     assert ref == 524.61 and gap == pytest.approx(100 * (cost / ref - 1), abs=0.006)
     assert got.stdout.strip().endswith("feasible 1/1")
 
