@@ -102,11 +102,14 @@ def _reference_pvrp(name: str) -> Path:
     return BENCH / "pvrp" / "solutions_cgl1997" / f"{name}.res"
 
 
-def _reference_routes(name: str) -> int | None:
-    """How many routes Cordeau's reference solution of ``name`` has (a line each after its
-    cost), or None without one."""
+def _reference_summary(name: str) -> tuple[float, int] | None:
+    """Cordeau's reference solution of ``name``: its cost (first line) and its number of routes
+    (a line each after it), or None without one."""
     path = _reference_pvrp(name)
-    return sum(1 for ln in path.read_text().splitlines()[1:] if ln.strip()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    lines = path.read_text().splitlines()
+    return float(lines[0].split()[0]), sum(1 for ln in lines[1:] if ln.strip())
 
 
 def _seeds(text: str) -> list[int]:
@@ -194,10 +197,11 @@ def main() -> None:
 def _pvrp_table(a: argparse.Namespace, pool: ThreadPoolExecutor, seeds: list[int], tmp: Path) -> None:
     bks = _bks_pvrp()
     names = sorted(bks, key=lambda n: (n[:2] == "pr", int(n.lstrip("pr")))) if a.pvrp == "all" else a.pvrp.split(",")
-    unknown = [n for n in names if n not in bks or a.reference_days and not _reference_pvrp(n).is_file()]
+    reference = {n: _reference_summary(n) for n in names}
+    unknown = [n for n in names if n not in bks or a.reference_days and reference[n] is None]
     if unknown:
         raise SystemExit(f"no best-known cost or reference solution for: {', '.join(unknown)}")
-    target = {n: (float(_reference_pvrp(n).read_text().split()[0]) if a.reference_days else bks[n]) for n in names}
+    target = {n: reference[n][0] if a.reference_days else bks[n] for n in names}
     runs: dict[tuple[str, int], Future] = {(n, s): pool.submit(_pvrp_run, n, s, a.pvrp_time, a.reference_days, tmp)
                                            for n in names for s in seeds}
     what = "reference days held, gap to the reference solution" if a.reference_days else "gap to the best-known"
@@ -211,8 +215,8 @@ def _pvrp_table(a: argparse.Namespace, pool: ThreadPoolExecutor, seeds: list[int
     per_seed: dict[int, list[float]] = {s: [] for s in seeds}
     worst: tuple[float, str, int] | None = None
     for name in names:
-        ref_routes = _reference_routes(name)
-        row, gaps, secs, errors = f"{name:<8} {target[name]:>10.2f} {ref_routes or float('nan'):>6}", [], 0.0, []
+        ref_routes = reference[name][1] if reference[name] is not None else float("nan")
+        row, gaps, secs, errors = f"{name:<8} {target[name]:>10.2f} {ref_routes:>6}", [], 0.0, []
         for s in seeds:
             r = runs[(name, s)].result()
             if "error" in r:
