@@ -41,8 +41,23 @@ def test_two_seeds_in_two_jobs_give_a_gap_per_seed_their_mean_and_the_worst():
         assert gap2 == pytest.approx(100 * (cost2 / bks - 1), abs=0.006)
         assert mean == pytest.approx((gap1 + gap2) / 2, abs=0.011)
         assert worst == max(gap1, gap2)
-    summary = got.stdout.strip().splitlines()[-1]
+    summary, above = got.stdout.strip().splitlines()[-2:]
     assert re.search(r"\(seed 1 / 2\), worst run -?\d+\.\d\d% \(p0[13] seed [12]\), feasible 4/4$", summary), summary
+    # the runs above the goal's 4%, counted from the gaps printed
+    gaps = {name: _row(got.stdout, name)[3:7:3] for name in ("p01", "p03")}
+    over = {name: sum(g > 4.0 for g in gs) for name, gs in gaps.items()}
+    listed = ", ".join(f"{n} {k}/2" for n, k in over.items() if k)
+    assert above == f"runs above 4%: {sum(over.values())} of 4" + (f" ({listed})" if listed else "")
+
+
+@needs_bench
+def test_the_runs_above_a_limit_are_counted_and_named():
+    # no p01 plan is cheaper than its best-known (524.61) or twice as dear: a limit of -1% counts
+    # every run, one of 100% none
+    for limit, expect in (("-1", "runs above -1%: 2 of 2 (p01 2/2)"), ("100", "runs above 100%: 0 of 2")):
+        got = _research("--pvrp", "p01", "--pvrp-time", "2", "--seeds", "1,2", "--jobs", "2", "--limit", limit)
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.strip().splitlines()[-1] == expect
 
 
 @needs_bench
@@ -53,11 +68,13 @@ def test_reference_days_measure_against_the_reference_solution():
     assert "reference days held, gap to the reference solution" in got.stdout
     ref, _ref_routes, cost, gap, _routes, _secs = _row(got.stdout, "p01")
     assert ref == 524.61 and gap == pytest.approx(100 * (cost / ref - 1), abs=0.006)
-    assert got.stdout.strip().endswith("feasible 1/1")
+    assert got.stdout.strip().splitlines()[-2].endswith("feasible 1/1")
 
 
 @pytest.mark.parametrize("args, message", [(("--seeds", "1,1"), "distinct seeds"), (("--seeds", "1,x"), "integers"),
-                                           (("--jobs", "0"), "--jobs must be at least 1")])
+                                           (("--jobs", "0"), "--jobs must be at least 1"),
+                                           (("--limit", "nan"), "--limit must be a number of per cent"),
+                                           (("--limit", "x"), "invalid float value")])
 def test_bad_options_are_refused(args, message):
     got = _research("--pvrp", "p01", *args)
     assert got.returncode == 2 and message in got.stderr
