@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.pipeline.pattern_moves import Fleet, penalized_pattern_moves, tabu_pattern_search
+from planner.pipeline.pattern_moves import Fleet, _Plan, penalized_pattern_moves, tabu_pattern_search
 from planner.scheduling.patterns import Pattern
 
 X = np.array([10.0, 10.0, 0.0])
@@ -100,7 +100,8 @@ def test_the_tabu_search_makes_a_dearer_move_to_reach_a_cheaper_plan():
     # (beside C it would overload by 6): +6.60, and B likewise. No move is cheaper, so the search
     # makes one of these; then the other saves 13.40 and costs 0.95 beside D (or A beside C):
     # C (or D) alone 20.10, A (or B) alone 20, B with D 10 + 1 + 10.05 = 21.05: 61.15, below the
-    # start (each customer then has one pattern left, tabu).
+    # start (each customer then has one pattern left, tabu). Pattern moves only: with visits moving
+    # between the vehicles of a day too, C and D join A and B instead (below).
     pts = np.array([[10, 0], [0, 10], [10, 1], [1, 10], [0, 0]], dtype=float)
     dist = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
     d0, d1 = Pattern((0,)), Pattern((1,))
@@ -110,7 +111,7 @@ def test_the_tabu_search_makes_a_dearer_move_to_reach_a_cheaper_plan():
     start = {0: d1, 1: d0, 2: d0, 3: d1}
     new, pattern, moved = tabu_pattern_search(
         seqs, start, options.__getitem__, fleet, dist, dist, np.zeros(5), np.array([6, 6, 4, 4, 0.0]), [0, 1],
-        np.random.default_rng(1), load_price=10.0, time_price=0.0, iterations=20)
+        np.random.default_rng(1), load_price=10.0, time_price=0.0, iterations=20, relocate=False, reorder=False)
     assert moved == 2 and pattern[0] is d0 and pattern[1] is d1
     metres = sum(sum(dist[a, b] for a, b in zip([4, *s], [*s, 4])) for s in new.values())
     assert round(metres, 2) == 61.15
@@ -125,3 +126,62 @@ def test_the_tabu_search_returns_the_start_when_nothing_cheaper_is_met():
         seqs, {0: DAY0, 1: DAY1}, OPTIONS.__getitem__, _fleet(1), DIST, DUR, SERVICE, DEMAND, [0],
         np.random.default_rng(3), load_price=1.0, time_price=0.0, iterations=10)
     assert moved == 0 and pattern[0] is DAY0 and new == seqs
+
+
+def _line_plan(pts, seqs, span=None, dur=None):
+    """A plan over points in the plane, the depot the last point, metres as straight lines."""
+    pts = np.asarray(pts, dtype=float)
+    dist = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    n = len(pts)
+    v = {k[0] for k in seqs}
+    fleet = Fleet(start=[n - 1] * (max(v) + 1), end=[n - 1] * (max(v) + 1), capacity=[10] * (max(v) + 1),
+                  span=[span] * (max(v) + 1))
+    return dist, _Plan(seqs, fleet, dist, dist if dur is None else dur, np.zeros(n),
+                       np.zeros(n), load_price=1.0, time_price=1.0)
+
+
+def test_a_visit_moves_to_another_vehicle_of_its_day():
+    # Depot (location 2) at (0, 0); A (10, 0) and B (10, 1), demand 1, on day 0 on vehicles 0 and 1:
+    # 20 + 2 x 10.05 = 40.10. Their other pattern, day 1, has no vehicle, so no pattern move is
+    # possible; either one joining the other saves 20 (or 20.10) for 1.05 (or 0.95): 10 + 1 + 10.05
+    # = 21.05, and the patterns are unchanged (moved counts pattern changes: 0).
+    pts = np.array([[10, 0], [10, 1], [0, 0]], dtype=float)
+    dist = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    d0, d1 = Pattern((0,)), Pattern((1,))
+    fleet = Fleet(start=[2, 2], end=[2, 2], capacity=[10, 10], span=[None, None])
+    seqs = {(0, 0): [0], (1, 0): [1]}
+    for relocate, metres in ((False, 40.10), (True, 21.05)):
+        new, pattern, moved = tabu_pattern_search(
+            seqs, {0: d0, 1: d0}, {0: [d0, d1], 1: [d0, d1]}.__getitem__, fleet, dist, dist, np.zeros(3),
+            np.array([1.0, 1.0, 0.0]), [0, 1], np.random.default_rng(2), load_price=1.0, time_price=0.0,
+            iterations=10, relocate=relocate)
+        got = sum(sum(dist[a, b] for a, b in zip([2, *s], [*s, 2])) for s in new.values())
+        assert round(got, 2) == metres
+        assert moved == 0 and pattern == {0: d0, 1: d0}
+        assert sorted(map(sorted, new.values())) == ([[0], [1]] if not relocate else [[], [0, 1]])
+    assert seqs == {(0, 0): [0], (1, 0): [1]}  # the input is left as it was
+
+
+def test_reorder_untangles_a_route_and_counts_what_it_saves():
+    # Depot (location 3) at (0, 0); customers at x = 1, 2, 3 on a line, visited 3, 1, 2:
+    # 3 + 2 + 1 + 2 = 8; out and back without doubling (1, 2, 3 or 1, 3, 2 ...) 6: 2 saved.
+    _dist, plan = _line_plan([[1, 0], [2, 0], [3, 0], [0, 0]], {(0, 0): [2, 0, 1]})
+    assert plan.reorder((0, 0)) == pytest.approx(2.0)
+    assert plan.routes[(0, 0)].dist == pytest.approx(6.0) and plan.metres() == pytest.approx(6.0)
+    assert plan.routes[(0, 0)].dur == pytest.approx(6.0)  # (time is distance here)
+    assert sorted(plan.routes[(0, 0)].seq) == [0, 1, 2]
+    assert plan.reorder((0, 0)) == 0.0  # nothing left to gain
+
+
+def test_reorder_keeps_an_order_whose_working_time_would_exceed_the_span():
+    # The same route; every leg takes 1 s but those between the depot and x = 1, 50 s. As visited
+    # (3, 1, 2): 4 s. Every 6 m order has x = 1 next to the depot: 53 s or more, over a span of
+    # 10 s: the order stays. With time as distance and a span of 5 s the route already works 8 s,
+    # over it: a 6 m order works 6 s, no longer, so it is taken.
+    dur = np.ones((4, 4)) - np.eye(4)
+    dur[3, 0] = dur[0, 3] = 50.0
+    _dist, plan = _line_plan([[1, 0], [2, 0], [3, 0], [0, 0]], {(0, 0): [2, 0, 1]}, span=10.0, dur=dur)
+    assert plan.routes[(0, 0)].dur == 4.0
+    assert plan.reorder((0, 0)) == 0.0 and plan.routes[(0, 0)].seq == [2, 0, 1] and plan.metres() == 8.0
+    _dist, plan = _line_plan([[1, 0], [2, 0], [3, 0], [0, 0]], {(0, 0): [2, 0, 1]}, span=5.0)
+    assert plan.reorder((0, 0)) == pytest.approx(2.0) and plan.routes[(0, 0)].dur == pytest.approx(6.0)
