@@ -128,6 +128,27 @@ def test_the_tabu_search_returns_the_start_when_nothing_cheaper_is_met():
     assert moved == 0 and pattern[0] is DAY0 and new == seqs
 
 
+
+@pytest.mark.parametrize("kick, moved, metres", [(0, 0, 20.0), (1, 2, 20.0), (2, 2, 20.0), (3, 0, 20.0)])
+def test_a_kick_returns_the_cheapest_plan_met_that_far_from_the_start(kick, moved, metres):
+    # Depot (location 2) at x = 0; A and B at x = 10 (demand 1), each on day 0 or day 1, one vehicle
+    # a day. Start: both on day 0, 20. Whichever moves to day 1 first costs 20 more (40); the other
+    # then joins it for 20 less: both on day 1, 20, no cheaper than the start, so without a kick the
+    # start is returned. A kick of 1 or 2 changed patterns returns that plan (the cheapest met with
+    # that many changes: 20 against 40 with one); 3 is more than the two customers can change.
+    seqs = {(0, 0): [0, 1], (0, 1): []}
+    fleet = Fleet(start=[2], end=[2], capacity=[10], span=[None])
+    new, pattern, got_moved = tabu_pattern_search(
+        seqs, {0: DAY0, 1: DAY0}, {0: [DAY0, DAY1], 1: [DAY0, DAY1]}.__getitem__, fleet, DIST, DUR, SERVICE,
+        np.array([1.0, 1.0, 0.0]), [0, 1], np.random.default_rng(5), load_price=1.0, time_price=0.0,
+        iterations=10, kick=kick)
+    got = sum(sum(DIST[a, b] for a, b in zip([2, *s], [*s, 2])) for s in new.values())
+    assert got_moved == moved and round(got, 2) == metres
+    assert pattern == ({0: DAY1, 1: DAY1} if moved else {0: DAY0, 1: DAY0})
+    assert sorted(map(sorted, new.values())) == ([[], [0, 1]])
+    assert new[(0, 1 if moved else 0)] in ([0, 1], [1, 0])
+    assert seqs == {(0, 0): [0, 1], (0, 1): []}  # the input is left as it was
+
 def _line_plan(pts, seqs, span=None, dur=None):
     """A plan over points in the plane, the depot the last point, metres as straight lines."""
     pts = np.asarray(pts, dtype=float)
