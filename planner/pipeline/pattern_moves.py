@@ -325,6 +325,7 @@ def tabu_pattern_search(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int,
     penalties = float(sum(p.penalty for p in pat.values()))
     best_cost, best = plan.metres() + penalties, None
     fallback_cost, fallback = float("inf"), None  # (kick) the cheapest plan without excess far enough from the start
+    away = 0  # movable customers whose pattern is not the start's
     tabu: dict[tuple[int, Pattern | Key], int] = {}  # (customer, pattern or vehicle-day left) -> last tabu iteration
     scale = 1.0  # of the prices
     for it in range(iterations):
@@ -368,6 +369,7 @@ def tabu_pattern_search(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int,
                 plan.insert(c, k, i)
                 changed.add(k)
             pat[c] = p
+            away += (p is not pattern[c]) - (cur is not pattern[c])
             penalties += p.penalty - cur.penalty
             tabu[(c, cur)] = it + int(rng.integers(tenure[0], tenure[1] + 1))
         if reorder:
@@ -376,13 +378,13 @@ def tabu_pattern_search(seqs: Mapping[Key, Sequence[int]], pattern: Mapping[int,
         factor = 1.5 if plan.excess_units() > 1e-9 else 1 / 1.5
         scale = min(1000.0, max(0.001, scale * factor))
         plan.load_price, plan.time_price = load_price * scale, time_price * scale
-        if factor < 1 and plan.metres() + penalties < best_cost - 1e-6:
-            best_cost, best = plan.metres() + penalties, (plan.seqs(), dict(pat))
-        elif kick and best is None and factor < 1 and plan.metres() + penalties < fallback_cost - 1e-6 \
-                and sum(1 for c in movable if pat[c] is not pattern[c]) >= kick:
-            fallback_cost, fallback = plan.metres() + penalties, (plan.seqs(), dict(pat))
-    if best is None:
-        best = fallback
+        if factor < 1:  # (no excess)
+            cost = plan.metres() + penalties
+            if cost < best_cost - 1e-6:
+                best_cost, best = cost, (plan.seqs(), dict(pat))
+            elif kick and best is None and away >= kick and cost < fallback_cost - 1e-6:
+                fallback_cost, fallback = cost, (plan.seqs(), dict(pat))
+    best = best or fallback
     if best is None:
         return start
     return best[0], best[1], sum(1 for c in pattern if best[1].get(c) is not pattern[c])

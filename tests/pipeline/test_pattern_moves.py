@@ -128,7 +128,6 @@ def test_the_tabu_search_returns_the_start_when_nothing_cheaper_is_met():
     assert moved == 0 and pattern[0] is DAY0 and new == seqs
 
 
-
 @pytest.mark.parametrize("kick, moved, metres", [(0, 0, 20.0), (1, 2, 20.0), (2, 2, 20.0), (3, 0, 20.0)])
 def test_a_kick_returns_the_cheapest_plan_met_that_far_from_the_start(kick, moved, metres):
     # Depot (location 2) at x = 0; A and B at x = 10 (demand 1), each on day 0 or day 1, one vehicle
@@ -148,6 +147,7 @@ def test_a_kick_returns_the_cheapest_plan_met_that_far_from_the_start(kick, move
     assert sorted(map(sorted, new.values())) == ([[], [0, 1]])
     assert new[(0, 1 if moved else 0)] in ([0, 1], [1, 0])
     assert seqs == {(0, 0): [0, 1], (0, 1): []}  # the input is left as it was
+
 
 def _line_plan(pts, seqs, span=None, dur=None):
     """A plan over points in the plane, the depot the last point, metres as straight lines."""
