@@ -66,6 +66,13 @@ class _Plan:
         self.day_cap = {d: (sum(fleet.capacity[k[0]] for k in ks) if all(fleet.capacity[k[0]] is not None for k in ks)
                             else None) for d, ks in self.day_keys.items()}
         self.day_load = {d: sum(self.routes[k].load for k in ks) for d, ks in self.day_keys.items()}
+        inf = float("inf")  # (no capacity or span: no limit)
+        self._cap = {d: np.array([inf if fleet.capacity[k[0]] is None else float(fleet.capacity[k[0]]) for k in ks])
+                     for d, ks in self.day_keys.items()}
+        self._span = {d: np.array([inf if fleet.span[k[0]] is None else float(fleet.span[k[0]]) for k in ks])
+                      for d, ks in self.day_keys.items()}
+        self._timed = {d: bool(np.isfinite(span).any()) for d, span in self._span.items()}
+        self._days: dict[int, tuple] = {}  # day -> _day_arrays
         self.where: dict[Key, Key] = {}  # (customer, day) -> route key
         self.days_of: dict[int, set[int]] = {}  # customer -> days it is on
         for k, rt in self.routes.items():
@@ -96,34 +103,63 @@ class _Plan:
         """Metres driven over all routes."""
         return float(sum(rt.dist for rt in self.routes.values()))
 
+    def _day_arrays(self, d: int) -> tuple:
+        """Day ``d``'s insertion positions over all its routes, as arrays (cached until one of
+        its routes changes): the node before and after each position, the position's route (its
+        index in ``day_keys[d]``) and index in that route, and the metres and seconds of the arc
+        a visit there would break."""
+        got = self._days.get(d)
+        if got is None:
+            before: list[int] = []
+            after: list[int] = []
+            route: list[int] = []
+            index: list[int] = []
+            for r, k in enumerate(self.day_keys.get(d, ())):
+                v = k[0]
+                path = [self.fleet.start[v], *self.routes[k].seq, self.fleet.end[v]]
+                before.extend(path[:-1])
+                after.extend(path[1:])
+                route.extend([r] * (len(path) - 1))
+                index.extend(range(len(path) - 1))
+            a, b = np.array(before, dtype=np.intp), np.array(after, dtype=np.intp)
+            got = self._days[d] = (a, b, np.array(route, dtype=np.intp), np.array(index, dtype=np.intp),
+                                   self.dist[a, b], self.dur[a, b])
+        return got
+
+    def _changed(self, d: int) -> None:
+        self._days.pop(d, None)
+
     def best_insert(self, c: int, d: int, force: bool = False,
                     exclude: frozenset[Key] = frozenset()) -> tuple[float, Key, int] | None:
         """Cheapest (priced) route and position of day ``d`` for a visit to ``c``, routes of
         ``exclude`` left out; None if the day's vehicles together cannot carry it (unless
-        ``force``) or no route is left."""
+        ``force``) or no route is left. Every position of the day is priced at once
+        (:meth:`_day_arrays`); ties go to the first route of the day, then the first position."""
         q = self._q(c)
         if not force and self.day_cap.get(d) is not None and self.day_load[d] + q > self.day_cap[d] + 1e-9:
             return None
-        dist, dur, fleet = self.dist, self.dur, self.fleet
-        best = None
-        for k in self.day_keys.get(d, ()):
-            if k in exclude:
-                continue
-            rt = self.routes[k]
-            v = k[0]
-            path = np.array([fleet.start[v], *rt.seq, fleet.end[v]])
-            a, b = path[:-1], path[1:]
-            dd = dist[a, c] + dist[c, b] - dist[a, b]
-            dt = dur[a, c] + dur[c, b] - dur[a, b] + self.service[c]
-            pen0 = self.excess(k, rt.load, rt.dur)
-            if fleet.span[v] is None:
-                cost = dd + (self.excess(k, rt.load + q, 0.0) - pen0)
-            else:
-                cost = dd + np.array([self.excess(k, rt.load + q, rt.dur + t) for t in dt]) - pen0
-            i = int(np.argmin(cost))
-            if best is None or cost[i] < best[0]:
-                best = (float(cost[i]), k, i)
-        return best
+        keys = self.day_keys.get(d, ())
+        if not keys:
+            return None
+        a, b, r, i, dist_ab, dur_ab = self._day_arrays(d)
+        routes = [self.routes[k] for k in keys]
+        load = np.array([rt.load for rt in routes])
+        cap = self._cap[d]
+        cost = (self.dist[a, c] + self.dist[c, b] - dist_ab).astype(float)
+        # (the same sums as excess(): load and time beyond the vehicle's, at their prices)
+        cost += (self.load_price * (np.maximum(0.0, load + q - cap) - np.maximum(0.0, load - cap)))[r]
+        span = self._span[d]
+        if self._timed[d]:
+            work = np.array([rt.dur for rt in routes])
+            dt = self.dur[a, c] + self.dur[c, b] - dur_ab + self.service[c]
+            cost += self.time_price * (np.maximum(0.0, work[r] + dt - span[r]) - np.maximum(0.0, work - span)[r])
+        if exclude:
+            out = np.array([k in exclude for k in keys])
+            cost[out[r]] = np.inf
+        j = int(np.argmin(cost))
+        if not np.isfinite(cost[j]):
+            return None
+        return float(cost[j]), keys[int(r[j])], int(i[j])
 
     def remove(self, c: int, d: int) -> tuple[float, Key, int]:
         """Take ``c``'s visit of day ``d`` out: the priced gain, its route and position."""
@@ -139,6 +175,7 @@ class _Plan:
         dt = self.dur[a, c] + self.dur[c, b] - self.dur[a, b] + self.service[c]
         gain = dd + self.excess(k, rt.load, rt.dur) - self.excess(k, rt.load - q, rt.dur - dt)
         rt.seq.pop(i)
+        self._changed(d)
         rt.load -= q
         rt.dur -= dt
         rt.dist -= dd
@@ -152,6 +189,7 @@ class _Plan:
         path = [self.fleet.start[v], *rt.seq, self.fleet.end[v]]
         a, b = path[i], path[i + 1]
         rt.seq.insert(i, c)
+        self._changed(k[1])
         rt.load += self._q(c)
         rt.dur += self.dur[a, c] + self.dur[c, b] - self.dur[a, b] + self.service[c]
         rt.dist += self.dist[a, c] + self.dist[c, b] - self.dist[a, b]
@@ -218,6 +256,7 @@ class _Plan:
             return 0.0
         saved = rt.dist - metres
         rt.seq, rt.dur, rt.dist = list(seq), work, metres
+        self._changed(k[1])
         return saved
 
     def seqs(self) -> dict[Key, list[int]]:

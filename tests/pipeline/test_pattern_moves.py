@@ -206,3 +206,35 @@ def test_reorder_keeps_an_order_whose_working_time_would_exceed_the_span():
     assert plan.reorder((0, 0)) == 0.0 and plan.routes[(0, 0)].seq == [2, 0, 1] and plan.metres() == 8.0
     _dist, plan = _line_plan([[1, 0], [2, 0], [3, 0], [0, 0]], {(0, 0): [2, 0, 1]}, span=5.0)
     assert plan.reorder((0, 0)) == pytest.approx(2.0) and plan.routes[(0, 0)].dur == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("price, exclude, best", [
+    (5.0, frozenset(), (10.0, (0, 1), 0)),  # beside 1 on vehicle 0: 0 m and 2 units over, 2 x 5 = 10
+    (15.0, frozenset(), (20.0, (1, 1), 0)),  # 2 x 15 = 30 there: alone on vehicle 1, out and back 20
+    (15.0, frozenset({(1, 1)}), (30.0, (0, 1), 0)),  # vehicle 1 left out: vehicle 0 at its price
+    (15.0, frozenset({(0, 1), (1, 1)}), None),  # no route left
+])
+def test_best_insert_prices_every_position_of_the_day(price, exclude, best):
+    # The module's line: 0 (demand 6) inserted on day 1, where 1 (demand 6) rides vehicle 0 and
+    # vehicle 1 is empty; capacity 10. Ties go to the first route, then the first position.
+    plan = _Plan({(0, 0): [0], (0, 1): [1], (1, 1): []}, _fleet(2), DIST, DUR, SERVICE, DEMAND,
+                 load_price=price, time_price=0.0)
+    plan.remove(0, 0)
+    got = plan.best_insert(0, 1, exclude=exclude)
+    assert got == (None if best is None else (pytest.approx(best[0]), best[1], best[2]))
+
+
+def test_best_insert_sees_the_routes_as_they_are_now():
+    # As above at a price of 15: vehicle 1 (20) until 1 leaves vehicle 0; then both routes are
+    # empty, both cost 20, and the first (vehicle 0) wins. With 0 inserted there, 1 costs 30 on
+    # vehicle 0 (2 units over) and 20 on vehicle 1.
+    plan = _Plan({(0, 0): [0], (0, 1): [1], (1, 1): []}, _fleet(2), DIST, DUR, SERVICE, DEMAND,
+                 load_price=15.0, time_price=0.0)
+    plan.remove(0, 0)
+    assert plan.best_insert(0, 1) == (pytest.approx(20.0), (1, 1), 0)
+    plan.remove(1, 1)
+    assert plan.best_insert(0, 1) == (pytest.approx(20.0), (0, 1), 0)
+    plan.insert(0, (0, 1), 0)
+    assert plan.best_insert(1, 1) == (pytest.approx(20.0), (1, 1), 0)
+    plan.load_price = 1.0  # prices are read at each call: 2 x 1 = 2 beside 0
+    assert plan.best_insert(1, 1) == (pytest.approx(2.0), (0, 1), 0)
