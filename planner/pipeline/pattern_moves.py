@@ -106,8 +106,8 @@ class _Plan:
     def _day_arrays(self, d: int) -> tuple:
         """Day ``d``'s insertion positions over all its routes, as arrays (cached until one of
         its routes changes): the node before and after each position, the position's route (its
-        index in ``day_keys[d]``) and index in that route, and the metres and seconds of the arc
-        a visit there would break."""
+        index in ``day_keys[d]``) and index in that route, the metres and seconds of the arc a
+        visit there would break, and each route's load and working time."""
         got = self._days.get(d)
         if got is None:
             before: list[int] = []
@@ -122,8 +122,10 @@ class _Plan:
                 route.extend([r] * (len(path) - 1))
                 index.extend(range(len(path) - 1))
             a, b = np.array(before, dtype=np.intp), np.array(after, dtype=np.intp)
+            routes = [self.routes[k] for k in self.day_keys.get(d, ())]
             got = self._days[d] = (a, b, np.array(route, dtype=np.intp), np.array(index, dtype=np.intp),
-                                   self.dist[a, b], self.dur[a, b])
+                                   self.dist[a, b], self.dur[a, b], np.array([rt.load for rt in routes]),
+                                   np.array([rt.dur for rt in routes]))
         return got
 
     def _changed(self, d: int) -> None:
@@ -141,16 +143,13 @@ class _Plan:
         keys = self.day_keys.get(d, ())
         if not keys:
             return None
-        a, b, r, i, dist_ab, dur_ab = self._day_arrays(d)
-        routes = [self.routes[k] for k in keys]
-        load = np.array([rt.load for rt in routes])
+        a, b, r, i, dist_ab, dur_ab, load, work = self._day_arrays(d)
         cap = self._cap[d]
         cost = (self.dist[a, c] + self.dist[c, b] - dist_ab).astype(float)
         # (the same sums as excess(): load and time beyond the vehicle's, at their prices)
         cost += (self.load_price * (np.maximum(0.0, load + q - cap) - np.maximum(0.0, load - cap)))[r]
-        span = self._span[d]
         if self._timed[d]:
-            work = np.array([rt.dur for rt in routes])
+            span = self._span[d]
             dt = self.dur[a, c] + self.dur[c, b] - dur_ab + self.service[c]
             cost += self.time_price * (np.maximum(0.0, work[r] + dt - span[r]) - np.maximum(0.0, work - span)[r])
         if exclude:
