@@ -16,11 +16,12 @@ def _days(routes, c):
     return sorted(d for (_v, d), rt in routes.items() if c in rt.seq)
 
 
-def test_restarts_pay_with_a_tenth_of_a_second_a_visit_in_each_half_of_the_time():
-    # two runs of 30 s at 0.1 s a visit: 300 visits at most (Cordeau p30: 270, p23: 312)
-    assert engine.restarts_pay(60.0, 300) and not engine.restarts_pay(60.0, 301)
-    assert engine.restarts_pay(60.0, 270) and not engine.restarts_pay(60.0, 312)
-    assert engine.restarts_pay(30.0, 150) and not engine.restarts_pay(30.0, 151)  # 15.0 and 15.1 s needed
+def test_restarts_pay_with_0_09_s_a_visit_in_each_half_of_the_time():
+    # two runs of 30 s at 0.09 s a visit: 333 visits at most (29.97 s; 334 need 30.06 s)
+    assert engine.restarts_pay(60.0, 333) and not engine.restarts_pay(60.0, 334)
+    # Cordeau p30: 270 and p23: 312 restart, p20: 336 does not
+    assert engine.restarts_pay(60.0, 270) and engine.restarts_pay(60.0, 312) and not engine.restarts_pay(60.0, 336)
+    assert engine.restarts_pay(30.0, 166) and not engine.restarts_pay(30.0, 167)  # 14.94 and 15.03 s needed
 
 
 def test_the_plan_is_made_twice_and_the_cheaper_one_kept():
