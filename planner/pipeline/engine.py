@@ -873,7 +873,8 @@ def restarts_pay(time_limit: float, visits: int) -> bool:
     the whole time to route well. With the first searches, p23 (312) gained nothing from
     restarts (3.66 / 3.19% once against 3.75 / 3.96%); with the tabu search over patterns and
     its faster pricing it does (seeds 1-4: once 3.11 / 2.81 / 4.33 / 3.11%, mean 3.34%; twice
-    2.18 / 3.29 / 1.29 / 2.81%, mean 2.39%), hence 0.09 s a visit (it was 0.1 s)."""
+    2.18 / 3.29 / 1.29 / 2.81%, mean 2.39%; seeds 5-8, once mean 3.20%, twice 2.31%), hence
+    0.09 s a visit (it was 0.1 s)."""
     return RESTARTS > 1 and time_limit / RESTARTS >= RESTART_SECONDS_PER_VISIT * visits and \
         relax_pays(time_limit / RESTARTS, visits)
 
