@@ -18,7 +18,7 @@ are the instance's matrices, customers are their own locations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -44,6 +44,19 @@ class _Route:
     load: float
     dur: float  # driving and visit time, seconds
     dist: float  # metres
+
+
+class _DayArrays(NamedTuple):
+    """One day's insertion positions over all its routes (:meth:`_Plan._day_arrays`)."""
+
+    before: np.ndarray  # node before each position
+    after: np.ndarray  # node after it
+    route: np.ndarray  # the position's route: its index in the day's keys
+    index: np.ndarray  # the position's index in that route
+    dist: np.ndarray  # metres of the arc a visit there would break
+    dur: np.ndarray  # seconds of that arc
+    load: np.ndarray  # per route of the day: its load
+    work: np.ndarray  # ... and working time
 
 
 class _Plan:
@@ -72,7 +85,7 @@ class _Plan:
         self._span = {d: np.array([inf if fleet.span[k[0]] is None else float(fleet.span[k[0]]) for k in ks])
                       for d, ks in self.day_keys.items()}
         self._timed = {d: bool(np.isfinite(span).any()) for d, span in self._span.items()}
-        self._days: dict[int, tuple] = {}  # day -> _day_arrays
+        self._days: dict[int, _DayArrays] = {}  # day -> _day_arrays
         self.where: dict[Key, Key] = {}  # (customer, day) -> route key
         self.days_of: dict[int, set[int]] = {}  # customer -> days it is on
         for k, rt in self.routes.items():
@@ -103,29 +116,29 @@ class _Plan:
         """Metres driven over all routes."""
         return float(sum(rt.dist for rt in self.routes.values()))
 
-    def _day_arrays(self, d: int) -> tuple:
+    def _day_arrays(self, d: int) -> "_DayArrays":
         """Day ``d``'s insertion positions over all its routes, as arrays (cached until one of
-        its routes changes): the node before and after each position, the position's route (its
-        index in ``day_keys[d]``) and index in that route, the metres and seconds of the arc a
-        visit there would break, and each route's load and working time."""
+        its routes changes; see :class:`_DayArrays`)."""
         got = self._days.get(d)
         if got is None:
             before: list[int] = []
             after: list[int] = []
             route: list[int] = []
             index: list[int] = []
+            load: list[float] = []
+            work: list[float] = []
             for r, k in enumerate(self.day_keys.get(d, ())):
-                v = k[0]
-                path = [self.fleet.start[v], *self.routes[k].seq, self.fleet.end[v]]
+                v, rt = k[0], self.routes[k]
+                path = [self.fleet.start[v], *rt.seq, self.fleet.end[v]]
                 before.extend(path[:-1])
                 after.extend(path[1:])
                 route.extend([r] * (len(path) - 1))
                 index.extend(range(len(path) - 1))
+                load.append(rt.load)
+                work.append(rt.dur)
             a, b = np.array(before, dtype=np.intp), np.array(after, dtype=np.intp)
-            routes = [self.routes[k] for k in self.day_keys.get(d, ())]
-            got = self._days[d] = (a, b, np.array(route, dtype=np.intp), np.array(index, dtype=np.intp),
-                                   self.dist[a, b], self.dur[a, b], np.array([rt.load for rt in routes]),
-                                   np.array([rt.dur for rt in routes]))
+            got = self._days[d] = _DayArrays(a, b, np.array(route, dtype=np.intp), np.array(index, dtype=np.intp),
+                                             self.dist[a, b], self.dur[a, b], np.array(load), np.array(work))
         return got
 
     def _changed(self, d: int) -> None:
