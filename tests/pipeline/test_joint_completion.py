@@ -132,3 +132,21 @@ def test_patterns_are_relaxed_only_with_time_enough_per_visit():
     assert engine.relax_pays(60.0, 864) and engine.relax_pays(51.84, 864) and not engine.relax_pays(51.8, 864)
     assert engine.relax_pays(60.0, 648) and engine.relax_pays(38.88, 648) and not engine.relax_pays(38.8, 648)
     assert not engine.relax_pays(60.0, 1001)  # (1,000 visits need 60 s)
+
+
+def test_each_settle_round_routes_all_days_in_a_twentieth_of_the_time(monkeypatch):
+    # timed: a round of 0.05 x 10 s; the one customer still relaxed (X) is settled in it
+    eng, eligible, options, pattern = _two_loose()
+    eng.time_limit = 10.0
+    first = eng._route_days_jointly(eligible, options, pattern, budget=1.0, relax=True, settle=0.5)
+    budgets = []
+    inner = eng._route_days_jointly
+
+    def recording(*args, **kw):
+        budgets.append(kw["budget"])
+        return inner(*args, **kw)
+
+    monkeypatch.setattr(eng, "_route_days_jointly", recording)
+    _routes, _pattern_, loose = eng._settle(eligible, options, first)
+    assert engine.SETTLE_ROUND == 0.05 and budgets == [0.5] and eng.settle_rounds == 1
+    assert sorted(loose) == [2, 3]
