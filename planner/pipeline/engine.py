@@ -495,11 +495,10 @@ class Engine:
 
         Rounds of ``SETTLE_ROUND`` of the time until ``JOINT_SHARE`` is spent (five when
         deterministic); the last settles all. A round's routing starts from a plan that lost its
-        order where visits moved: in 1.8 s (0.03 of 60 s) PyVRP made 450-2,300 iterations on
-        Cordeau pr10's 864 visits and some rounds ended above where they started; with 0.05 of the
-        time (three rounds instead of four), at 60 s, seeds 1-4, pr10 went to 2.72% above the
-        best-known from 3.35%, pr05 2.16% from 2.87%, pr09 3.20% from 3.39%, p23 2.32% from
-        2.48%, and pr06 3.07% from 2.64%. Returns the routes, patterns and loose customers,
+        order where visits moved: in 0.03 of 60 s PyVRP made 450-2,300 iterations on Cordeau
+        pr10's 864 visits and some rounds ended above their start; with 0.05, at 60 s, seeds
+        1-4, pr10 2.72% above the best-known from 3.35%, pr05 2.16% from 2.87% (pr06 3.07% from
+        2.64%; README, "Since stop 26"). Returns the routes, patterns and loose customers,
         all of them with a pattern (missing visits not yet inserted, as for ``joint``)."""
         routes, pattern, loose, relaxed = joint
         settled = list(loose)
@@ -875,11 +874,8 @@ def restarts_pay(time_limit: float, visits: int) -> bool:
     joint routing: :func:`relax_pays`); at 60 s, up to 333 visits (Cordeau's p01-p12, p14-p19,
     p21-p32, pr01-pr03, pr07; not p20, 336). Measured at 60 s, seeds 1 and 2, once against twice:
     p30 (270 visits) 3.71 / 1.36% above the best-known against 2.28 / 2.07%: larger plans need
-    the whole time to route well. With the first searches, p23 (312) gained nothing from
-    restarts (3.66 / 3.19% once against 3.75 / 3.96%); with the tabu search over patterns and
-    its faster pricing it does (seeds 1-4: once 3.11 / 2.81 / 4.33 / 3.11%, mean 3.34%; twice
-    2.18 / 3.29 / 1.29 / 2.81%, mean 2.39%; seeds 5-8, once mean 3.20%, twice 2.31%), hence
-    0.09 s a visit (it was 0.1 s)."""
+    the whole time to route well. p23 (312), seeds 1-8: once mean 3.27%, twice 2.35%, hence
+    0.09 s a visit (the README has the history of this threshold)."""
     return RESTARTS > 1 and time_limit / RESTARTS >= RESTART_SECONDS_PER_VISIT * visits and \
         relax_pays(time_limit / RESTARTS, visits)
 

@@ -116,7 +116,7 @@ class _Plan:
         """Metres driven over all routes."""
         return float(sum(rt.dist for rt in self.routes.values()))
 
-    def _day_arrays(self, d: int) -> "_DayArrays":
+    def _day_arrays(self, d: int) -> _DayArrays:
         """Day ``d``'s insertion positions over all its routes, as arrays (cached until one of
         its routes changes; see :class:`_DayArrays`)."""
         got = self._days.get(d)
