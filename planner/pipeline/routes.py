@@ -18,6 +18,10 @@ class DayRoute:
     cost: float
     version: int = 0
     legs: tuple | None = field(default=None, repr=False, compare=False)  # see :func:`route_legs`
+    plain: tuple | None = field(default=None, repr=False, compare=False)  # see :func:`_plain_legs`
+
+
+SMALL = 16  # routes of fewer visits are priced in plain Python: numpy's cost per call dominates there
 
 
 def route_legs(inst: PlanningInstance, r: int, route: DayRoute) -> tuple:
@@ -37,13 +41,33 @@ def route_legs(inst: PlanningInstance, r: int, route: DayRoute) -> tuple:
     return route.legs
 
 
+def _plain_legs(inst: PlanningInstance, r: int, route: DayRoute) -> tuple:
+    """:func:`route_legs` as Python lists (from and to locations, km, seconds) and the idle
+    seconds, for the plain-Python pricing of small routes; kept like the legs."""
+    if route.plain is None:
+        a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
+        route.plain = (a.tolist(), b.tolist(), leg_km.tolist(), leg_s.tolist(), idle)
+    return route.plain
+
+
+def _python_floats(inst: PlanningInstance) -> bool:
+    """True if the matrices give the same figures as Python numbers (float64 km, integer seconds)."""
+    return inst.dist_km.dtype == np.float64 and inst.dur_s.dtype.kind in "iu"
+
+
 def route_cost(inst: PlanningInstance, r: int, seq: list[int], tl: Timeline) -> float:
     """Cost of a route: km × cost per km + hours from leaving to being back × cost per hour."""
     if not seq:
         return 0.0
     rd = inst.reps[r]
     locs = [rd.day.start_loc, *seq, rd.day.end_loc]
-    km = float(inst.dist_km[locs[:-1], locs[1:]].sum())
+    if len(seq) < SMALL and _python_floats(inst):
+        item = inst.dist_km.item
+        km = 0.0
+        for x, y in zip(locs, locs[1:]):
+            km += item(x, y)
+    else:
+        km = float(inst.dist_km[locs[:-1], locs[1:]].sum())
     return km * rd.cost_per_km + (tl.back - tl.depart) * rd.cost_per_second
 
 
@@ -70,6 +94,22 @@ def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) 
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return float("inf")
+    if len(seq) < SMALL and _python_floats(inst):
+        a, b, leg_km, leg_s, idle = _plain_legs(inst, r, route)
+        dk, ds = inst.dist_km.item, inst.dur_s.item
+        per_km, per_s = rd.cost_per_km, rd.cost_per_second
+        add = int(inst.service_s[c]) - idle
+        low = float("inf")
+        for x, y, k, t in zip(a, b, leg_km, leg_s):
+            extra_km = dk(x, c) + dk(c, y) - k
+            if per_s:
+                grow = ds(x, c) + ds(c, y) - t + add
+                v = extra_km * per_km + (grow if grow > 0 else 0) * per_s
+            else:
+                v = extra_km
+            if v < low:
+                low = v
+        return low if per_s else low * per_km
     a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
     extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
     if not rd.cost_per_second:
@@ -93,14 +133,9 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
     if rd.capacity is not None and inst.demand is not None and \
             int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
         return None
-    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
-    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
-    extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
-    detour = extra_km * rd.cost_per_km + extra_s * rd.cost_per_second
-    # lower bound per position: exact extra km, and the day grows by at least this many seconds
-    bound = extra_km * rd.cost_per_km + np.maximum(0, extra_s + (int(inst.service_s[c]) - idle)) * rd.cost_per_second
     best: tuple[float, DayRoute] | None = None
-    for pos in np.argsort(detour, kind="stable")[:tries]:
+    positions, bound = _insertion_order(inst, r, route, c, tries)
+    for pos in positions:
         if best is not None and bound[pos] >= best[0] - 1e-9:
             continue  # cannot beat the best position found
         new_seq = seq[:pos] + [c] + seq[pos:]
@@ -110,6 +145,33 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
             if best is None or delta < best[0]:
                 best = (delta, nr)
     return best
+
+
+def _insertion_order(inst: PlanningInstance, r: int, route: DayRoute, c: int, tries: int) -> tuple[list[int], list]:
+    """The ``tries`` positions of least detour for ``c`` in ``route`` (ties: the earlier first)
+    and, per position, a lower bound of the insertion's cost: the exact extra km, and the day
+    grown by at least the extra driving and the visit less the route's idle time."""
+    rd = inst.reps[r]
+    per_km, per_s = rd.cost_per_km, rd.cost_per_second
+    add = int(inst.service_s[c])
+    if len(route.seq) < SMALL and _python_floats(inst):
+        a, b, leg_km, leg_s, idle = _plain_legs(inst, r, route)
+        dk, ds = inst.dist_km.item, inst.dur_s.item
+        add -= idle
+        detour, bound = [], []
+        for x, y, k, t in zip(a, b, leg_km, leg_s):
+            extra_km = dk(x, c) + dk(c, y) - k
+            extra_s = ds(x, c) + ds(c, y) - t
+            detour.append(extra_km * per_km + extra_s * per_s)
+            grow = extra_s + add
+            bound.append(extra_km * per_km + (grow if grow > 0 else 0) * per_s)
+        return sorted(range(len(detour)), key=detour.__getitem__)[:tries], bound
+    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
+    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
+    extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
+    detour = extra_km * per_km + extra_s * per_s
+    bound = extra_km * per_km + np.maximum(0, extra_s + (add - idle)) * per_s
+    return [int(p) for p in np.argsort(detour, kind="stable")[:tries]], bound.tolist()
 
 
 def removal(inst: PlanningInstance, r: int, route: DayRoute, c: int,

@@ -8,7 +8,6 @@ be called inside local search. Times are seconds after midnight.
 """
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -55,14 +54,10 @@ class Timeline:
 
 
 def _start_in_windows(ready: int, windows: tuple[tuple[int, int], ...]) -> int | None:
-    if len(windows) == 1:
-        a, b = windows[0]
-        return max(a, ready) if ready <= b else None
-    ends = [b for _, b in windows]
-    k = bisect_left(ends, ready)
-    if k == len(windows):
-        return None
-    return max(windows[k][0], ready)
+    for a, b in windows:  # (sorted and disjoint: the first that has not closed)
+        if ready <= b:
+            return a if a > ready else ready
+    return None
 
 
 def _legs(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> list[int]:
@@ -165,16 +160,21 @@ def schedule_day(seq: Sequence[VisitSpec], day: DaySpec, dur: np.ndarray) -> Tim
     if day.has_lunch:
         leave = [day.work_start] + [s + v.service for s, v in zip(plain.starts, seq)]
         best = None
+        # Lunch delays what follows by its length, less the waiting for windows it absorbs: no
+        # placement brings the rep back before ``floor``, and the first that does is the answer.
+        floor = plain.back + max(0, day.lunch_duration - sum(s - a for s, a in zip(plain.starts, plain.arrivals)))
         for g in _lunch_gaps(n, day, plain, leave):
             tl = _run(seq, day, legs, day.work_start, g, g, leave[g], list(plain.arrivals[:g]), list(plain.starts[:g]))
             if tl is not None and (best is None or tl.back < best.back):
                 best, best_gap = tl, g
+                if tl.back <= floor:
+                    break
         if best is None:
             return None
-    # Leave as late as possible for the same return time: just in time for the first visit.
+    # Leave as late as possible for the same return time: just in time for the first visit. (The
+    # first visit then starts when it did, inside its window, so every later time stays as it
+    # is: only the departure and the first arrival change, and the day needs no re-timing.)
     late = best.starts[0] - legs[0]
     if late > day.work_start and best_gap != 0:
-        tl = _run(seq, day, legs, late, best_gap)
-        if tl is not None and tl.back <= best.back:
-            best = tl
+        best = Timeline(late, (best.starts[0], *best.arrivals[1:]), best.starts, best.back, best.lunch_start)
     return best
