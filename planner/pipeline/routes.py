@@ -83,59 +83,70 @@ def make_route(inst: PlanningInstance, r: int, seq: list[int], d: int | None = N
     return DayRoute(list(seq), tl, route_cost(inst, r, seq, tl))
 
 
+def _has_room(inst: PlanningInstance, r: int, route: DayRoute, c: int) -> bool:
+    """False if the visit cap or the capacity of rep ``r``'s day forbids adding ``c``."""
+    rd = inst.reps[r]
+    seq = route.seq
+    if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
+        return False
+    return not (rd.capacity is not None and inst.demand is not None and
+                int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity)
+
+
+def _position_prices(inst: PlanningInstance, r: int, route: DayRoute, c: int,
+                     detours: bool = True) -> tuple[list[float], list[float] | None]:
+    """Per position of ``c`` in ``route``: a lower bound of the insertion's cost (the exact extra
+    km, and the day grown by at least the extra driving and the visit less the route's idle
+    time) and, if ``detours``, the detour (extra km and extra driving). Small routes in plain
+    Python, others with numpy: the same figures."""
+    rd = inst.reps[r]
+    per_km, per_s = rd.cost_per_km, rd.cost_per_second
+    add = int(inst.service_s[c])
+    if len(route.seq) < SMALL and _python_floats(inst):
+        a, b, leg_km, leg_s, idle = _plain_legs(inst, r, route)
+        dk, ds = inst.dist_km.item, inst.dur_s.item
+        add -= idle
+        bound: list[float] = []
+        detour: list[float] | None = [] if detours else None
+        for x, y, k, t in zip(a, b, leg_km, leg_s):
+            extra_km = dk(x, c) + dk(c, y) - k
+            extra_s = ds(x, c) + ds(c, y) - t
+            grow = extra_s + add
+            bound.append(extra_km * per_km + (grow if grow > 0 else 0) * per_s)
+            if detour is not None:
+                detour.append(extra_km * per_km + extra_s * per_s)
+        return bound, detour
+    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
+    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
+    extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
+    bound_a = extra_km * per_km + np.maximum(0, extra_s + (add - idle)) * per_s
+    return bound_a.tolist(), (extra_km * per_km + extra_s * per_s).tolist() if detours else None
+
+
 def insertion_estimate(inst: PlanningInstance, r: int, route: DayRoute, c: int) -> float:
     """A lower bound of :func:`best_insertion`'s cost, quick to work out (no timeline): over all
     positions, the least of the extra km plus the extra driving and the visit less the route's
     idle time (at least 0) (inf if the visit cap or the capacity forbids it)."""
-    rd = inst.reps[r]
-    seq = route.seq
-    if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
+    if not _has_room(inst, r, route, c):
         return float("inf")
-    if rd.capacity is not None and inst.demand is not None and \
-            int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
-        return float("inf")
-    if len(seq) < SMALL and _python_floats(inst):
-        a, b, leg_km, leg_s, idle = _plain_legs(inst, r, route)
-        dk, ds = inst.dist_km.item, inst.dur_s.item
-        per_km, per_s = rd.cost_per_km, rd.cost_per_second
-        add = int(inst.service_s[c]) - idle
-        low = float("inf")
-        for x, y, k, t in zip(a, b, leg_km, leg_s):
-            extra_km = dk(x, c) + dk(c, y) - k
-            if per_s:
-                grow = ds(x, c) + ds(c, y) - t + add
-                v = extra_km * per_km + (grow if grow > 0 else 0) * per_s
-            else:
-                v = extra_km
-            if v < low:
-                low = v
-        return low if per_s else low * per_km
-    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
-    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
-    if not rd.cost_per_second:
-        return float(extra_km.min()) * rd.cost_per_km
-    grow = np.maximum(0, inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s + (int(inst.service_s[c]) - idle))
-    return float((extra_km * rd.cost_per_km + grow * rd.cost_per_second).min())
+    return min(_position_prices(inst, r, route, c, detours=False)[0])
 
 
 def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
                    tries: int = 3, d: int | None = None) -> tuple[float, DayRoute] | None:
     """Cheapest feasible insertion of ``c`` into ``route`` (checks the ``tries`` best positions
-    by detour, exactly, with the timeline). Returns (cost increase, new route) or None.
+    by detour, exactly, with the timeline; ties: the earlier position first). Returns (cost
+    increase, new route) or None.
 
     A position is not timed when a lower bound of its cost already reaches the best found: the
     extra km are exact, and the day grows by at least the extra driving and the visit less the
     idle time the route has (its span is driving, visits, lunch and idle time)."""
-    rd = inst.reps[r]
+    if not _has_room(inst, r, route, c):
+        return None
     seq = route.seq
-    if rd.day.max_visits is not None and len(seq) + 1 > rd.day.max_visits:
-        return None
-    if rd.capacity is not None and inst.demand is not None and \
-            int(inst.demand[seq].sum() if seq else 0) + int(inst.demand[c]) > rd.capacity:
-        return None
+    bound, detour = _position_prices(inst, r, route, c)
     best: tuple[float, DayRoute] | None = None
-    positions, bound = _insertion_order(inst, r, route, c, tries)
-    for pos in positions:
+    for pos in sorted(range(len(bound)), key=detour.__getitem__)[:tries]:
         if best is not None and bound[pos] >= best[0] - 1e-9:
             continue  # cannot beat the best position found
         new_seq = seq[:pos] + [c] + seq[pos:]
@@ -145,33 +156,6 @@ def best_insertion(inst: PlanningInstance, r: int, route: DayRoute, c: int,
             if best is None or delta < best[0]:
                 best = (delta, nr)
     return best
-
-
-def _insertion_order(inst: PlanningInstance, r: int, route: DayRoute, c: int, tries: int) -> tuple[list[int], list]:
-    """The ``tries`` positions of least detour for ``c`` in ``route`` (ties: the earlier first)
-    and, per position, a lower bound of the insertion's cost: the exact extra km, and the day
-    grown by at least the extra driving and the visit less the route's idle time."""
-    rd = inst.reps[r]
-    per_km, per_s = rd.cost_per_km, rd.cost_per_second
-    add = int(inst.service_s[c])
-    if len(route.seq) < SMALL and _python_floats(inst):
-        a, b, leg_km, leg_s, idle = _plain_legs(inst, r, route)
-        dk, ds = inst.dist_km.item, inst.dur_s.item
-        add -= idle
-        detour, bound = [], []
-        for x, y, k, t in zip(a, b, leg_km, leg_s):
-            extra_km = dk(x, c) + dk(c, y) - k
-            extra_s = ds(x, c) + ds(c, y) - t
-            detour.append(extra_km * per_km + extra_s * per_s)
-            grow = extra_s + add
-            bound.append(extra_km * per_km + (grow if grow > 0 else 0) * per_s)
-        return sorted(range(len(detour)), key=detour.__getitem__)[:tries], bound
-    a, b, leg_km, leg_s, idle = route_legs(inst, r, route)
-    extra_km = inst.dist_km[a, c] + inst.dist_km[c, b] - leg_km
-    extra_s = inst.dur_s[a, c] + inst.dur_s[c, b] - leg_s
-    detour = extra_km * per_km + extra_s * per_s
-    bound = extra_km * per_km + np.maximum(0, extra_s + (add - idle)) * per_s
-    return [int(p) for p in np.argsort(detour, kind="stable")[:tries]], bound.tolist()
 
 
 def removal(inst: PlanningInstance, r: int, route: DayRoute, c: int,
